@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CIFAR-10 helpers: binary batches to Mocha's HDF5 layout, and Mocha training logs to metrics.
+
+The conversion functions need numpy and h5py (imported lazily, so this file imports anywhere);
+the log functions are pure (text in, data out) and are shared by the module
+``mocha.cloud.cifar10_hdf5``, the filter plugin ``mocha.cloud.mocha_log`` and the benchmark.
+
+Layout written (see ARCHITECTURE.md): dataset ``data`` of shape (N, 3, 32, 32) float32, which Julia's
+HDF5.jl reads as width x height x channels x N, and ``label`` of shape (N, 1) float32 (1 x N in Julia).
+Element [n, c, y, x] of ``data`` is byte ``c*1024 + y*32 + x`` of record n's pixels, minus the mean of
+that element over the whole training set.
+"""
+
+
+
+import calendar
+import hashlib
+import json
+import os
+import re
+import time
+
+WIDTH = 32
+HEIGHT = 32
+CHANNELS = 3
+PIXELS = WIDTH * HEIGHT * CHANNELS
+RECORD_BYTES = 1 + PIXELS
+NUM_CLASSES = 10
+TRAIN_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+TEST_BATCHES = ("test_batch.bin",)
+STAMP_NAME = ".cifar10_hdf5.json"
+STAMP_FORMAT = 1
+# Records converted at a time: 2,000 records are 24 MB of float32, so peak memory stays small
+# whatever the size of a source batch.
+DEFAULT_CHUNK_RECORDS = 2000
+
+
+class Cifar10Error(Exception):
+    """Bad input: the message says what was wrong and how to fix it."""
+
+
+# --------------------------------------------------------------------------------------------
+# Source files
+# --------------------------------------------------------------------------------------------
+
+def file_sha256(path, bufsize=4 * 1024 * 1024):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(bufsize)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_files(src):
+    """Return {'train': [paths], 'test': [paths]}; raise Cifar10Error naming what is missing or malformed."""
+    missing = [name for name in TRAIN_BATCHES + TEST_BATCHES if not os.path.isfile(os.path.join(src, name))]
+    if missing:
+        raise Cifar10Error(
+            "{} lacks {}: point src at the extracted cifar-10-batches-bin directory of the CIFAR-10 binary archive".format(src, ", ".join(missing))
+        )
+    out = {"train": [os.path.join(src, n) for n in TRAIN_BATCHES], "test": [os.path.join(src, n) for n in TEST_BATCHES]}
+    for path in out["train"] + out["test"]:
+        size = os.path.getsize(path)
+        if size == 0 or size % RECORD_BYTES:
+            raise Cifar10Error(
+                f"{path} has {size} bytes, not a whole number of {RECORD_BYTES}-byte records (1 label byte + 3072 pixel bytes): "
+                "the file is truncated or not a CIFAR-10 binary batch; download and extract the archive again"
+            )
+    return out
+
+
+def source_stamp(files, seed):
+    """What an output was made from: the checksum of every source batch and the seed."""
+    return {
+        "format": STAMP_FORMAT,
+        "seed": seed,
+        "sources": {os.path.basename(p): file_sha256(p) for p in files["train"] + files["test"]},
+    }
+
+
+def read_stamp(dest):
+    try:
+        with open(os.path.join(dest, STAMP_NAME)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def output_paths(dest):
+    return {
+        "train_hdf5": os.path.join(dest, "train.hdf5"),
+        "test_hdf5": os.path.join(dest, "test.hdf5"),
+        "train_list": os.path.join(dest, "train.txt"),
+        "test_list": os.path.join(dest, "test.txt"),
+    }
+
+
+def outputs_current(dest, stamp):
+    """True when every output exists and the stamp says it was made from the same sources and seed."""
+    paths = output_paths(dest)
+    if not all(os.path.isfile(p) for p in paths.values()):
+        return False
+    old = read_stamp(dest)
+    if not old:
+        return False
+    return {k: old.get(k) for k in ("format", "seed", "sources")} == stamp
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion (numpy + h5py)
+# --------------------------------------------------------------------------------------------
+
+def _np():
+    import numpy  # pylint: disable=import-outside-toplevel
+
+    return numpy
+
+
+def read_records(path):
+    """The records of one batch file as a uint8 array of shape (n, 3073)."""
+    np = _np()
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % RECORD_BYTES:
+        raise Cifar10Error(f"{path} is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
+    records = raw.reshape(-1, RECORD_BYTES)
+    bad = records[:, 0] >= NUM_CLASSES
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise Cifar10Error(
+            f"{path} record {first} has label {int(records[first, 0])}; CIFAR-10 labels are 0-9: "
+            "this is not the CIFAR-10 binary version (CIFAR-100 has two label bytes)"
+        )
+    return records
+
+
+def training_mean(train_paths):
+    """The true per-element mean image over every training record, as float64 of shape (3, 32, 32)."""
+    np = _np()
+    total = np.zeros(PIXELS, dtype=np.float64)
+    count = 0
+    for path in train_paths:
+        records = read_records(path)
+        # Sum in uint64 (exact), one batch at a time.
+        total += records[:, 1:].sum(axis=0, dtype=np.uint64)
+        count += records.shape[0]
+    return (total / count).reshape(CHANNELS, HEIGHT, WIDTH), count
+
+
+def _write_set(h5py, np, path, sources, mean32, rng, chunk_records):
+    """Write one HDF5 file from its source batches; return the record count."""
+    counts = [os.path.getsize(p) // RECORD_BYTES for p in sources]
+    total = sum(counts)
+    tmp = path + ".tmp"
+    with h5py.File(tmp, "w") as h5:
+        data = h5.create_dataset("data", shape=(total, CHANNELS, HEIGHT, WIDTH), dtype="<f4")
+        label = h5.create_dataset("label", shape=(total, 1), dtype="<f4")
+        offset = 0
+        for src in sources:
+            records = read_records(src)
+            n = records.shape[0]
+            # Shuffle within the batch; label and image move together since they share a row.
+            perm = rng.permutation(n)
+            label[offset:offset + n, 0] = records[perm, 0].astype(np.float32)
+            for start in range(0, n, chunk_records):
+                rows = perm[start:start + chunk_records]
+                block = records[rows, 1:].astype(np.float32).reshape(-1, CHANNELS, HEIGHT, WIDTH)
+                block -= mean32
+                data.write_direct(np.ascontiguousarray(block), dest_sel=np.s_[offset + start:offset + start + len(rows)])
+            offset += n
+        h5.attrs["mocha_cloud_layout"] = "data (N,3,32,32) float32 = Julia W x H x C x N; label (N,1) float32 = 1 x N"
+    os.replace(tmp, path)
+    return total
+
+
+def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None):
+    """Convert the CIFAR-10 binary batches in src into train.hdf5/test.hdf5 and their lists in dest.
+
+    Returns a dict with the paths written and the record counts. Files are written under a temporary
+    name and renamed, and the stamp is written last, so an interrupted run is redone, never trusted.
+    """
+    import h5py  # pylint: disable=import-outside-toplevel
+
+    np = _np()
+    files = source_files(src)
+    if stamp is None:
+        stamp = source_stamp(files, seed)
+    if not os.path.isdir(dest):
+        os.makedirs(dest)
+    paths = output_paths(dest)
+    stamp_path = os.path.join(dest, STAMP_NAME)
+    if os.path.exists(stamp_path):
+        os.remove(stamp_path)
+    mean, _ = training_mean(files["train"])
+    mean32 = mean.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    n_train = _write_set(h5py, np, paths["train_hdf5"], files["train"], mean32, rng, chunk_records)
+    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records)
+    for key in ("train", "test"):
+        with open(paths[key + "_list"], "w") as handle:
+            handle.write(paths[key + "_hdf5"] + "\n")
+    result = dict(paths, train_count=n_train, test_count=n_test, seed=seed)
+    with open(stamp_path + ".tmp", "w") as handle:
+        json.dump(dict(stamp, train_count=n_train, test_count=n_test), handle, indent=1, sort_keys=True)
+    os.replace(stamp_path + ".tmp", stamp_path)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Mocha training logs
+# --------------------------------------------------------------------------------------------
+
+# Two log styles exist. Mocha <= 0.1 (the docs' tutorials) logged through Logging.jl:
+#   20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698
+#   20-Nov 07:30:35:INFO:root:  Accuracy (avg over 10000) = 62.8200%
+#   22-Nov 15:05:26:INFO:root:Saving snapshot to snapshot-050000.jld...
+# Mocha 0.2+ logs through Memento with "[{date} | {level} | {name}]: {msg}" and TrainingSummary prints
+# " TRAIN iter=004600 obj_val=1.07695698".
+_TS_LOGGING = r"(?P<ts>\d{2}-[A-Z][a-z]{2} \d{2}:\d{2}:\d{2}):(?P<level>[A-Z]+):[^:]*:"
+_TS_MEMENTO = r"\[(?P<ts>[^|\]]+?)\s*\|\s*(?P<level>\w+)\s*\|\s*[^\]]*\]:"
+_LINE = re.compile(r"^\s*(?:{}|{})(?P<msg>.*)$".format(_TS_LOGGING, _TS_MEMENTO.replace("?P<ts>", "?P<ts2>").replace("?P<level>", "?P<level2>")))
+_TRAIN_OLD = re.compile(r"^\s*(?P<iter>\d+) :: TRAIN obj-val = (?P<obj>[-+0-9.eEnaNinf]+)")
+_TRAIN_NEW = re.compile(r"^\s*TRAIN\b.*?\biter=(?P<iter>\d+).*?\bobj_val=(?P<obj>[-+0-9.eEnaNinf]+)")
+_ACCURACY = re.compile(r"^\s*Accuracy \(avg over (?P<n>\d+)\) = (?P<acc>[0-9.]+)%")
+_SNAPSHOT = re.compile(r"Saving snapshot to (?P<file>snapshot-(?P<iter>\d+)\.jld)")
+_LOADED = re.compile(r"Loading existing model from (?P<file>\S+)")
+_VALIDATION_AFTER = re.compile(r"## Performance on Validation Set(?: after (?P<iter>\d+) iterations)?")
+
+
+def parse_timestamp(text, year=None):
+    """Seconds since the epoch (UTC) for a Logging.jl ('20-Nov 06:58:26') or Memento/ISO timestamp."""
+    text = text.strip()
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d-%b %H:%M:%S"):
+        try:
+            parsed = time.strptime(text.split(".")[0], fmt)
+        except ValueError:
+            continue
+        if fmt == "%d-%b %H:%M:%S":
+            parsed = time.struct_time((year or 2000,) + tuple(parsed)[1:])
+        return float(calendar.timegm(parsed))
+    return None
+
+
+def parse_mocha_log(text, year=None):
+    """Parse a Mocha training log into curves.
+
+    Returns {'train': [{'iter', 'obj', 't'}], 'validation': [{'iter', 'accuracy', 'n', 't'}],
+    'snapshots': [{'iter', 'file'}], 'resumed_from': [files], 'first_t', 'last_t', 'lines'}.
+    Times are seconds (a log without years is read as year 2000 and made monotonic across New Year).
+    Validation results carry the iteration of the last training summary before them when the log
+    does not say it.
+    """
+    train, validation, snapshots, resumed = [], [], [], []
+    first_t = last_t = None
+    offset = 0.0
+    prev_raw = None
+    last_iter = 0
+    pending_iter = None
+    lines = 0
+    for raw_line in text.splitlines():
+        match = _LINE.match(raw_line)
+        if not match:
+            continue
+        lines += 1
+        ts_text = match.group("ts") or match.group("ts2")
+        msg = match.group("msg")
+        t = parse_timestamp(ts_text, year)
+        if t is not None:
+            if prev_raw is not None and t + offset < prev_raw - 86400:
+                offset += 365 * 86400  # the Logging.jl format has no year: the log crossed New Year
+            prev_raw = t + offset
+            t = prev_raw
+            first_t = t if first_t is None else first_t
+            last_t = t
+        m = _TRAIN_OLD.match(msg) or _TRAIN_NEW.match(msg)
+        if m:
+            last_iter = int(m.group("iter"))
+            train.append({"iter": last_iter, "obj": float(m.group("obj")), "t": t})
+            continue
+        m = _VALIDATION_AFTER.search(msg)
+        if m:
+            pending_iter = int(m.group("iter")) if m.group("iter") else last_iter
+            continue
+        m = _ACCURACY.match(msg)
+        if m:
+            it = pending_iter if pending_iter is not None else last_iter
+            validation.append({"iter": it, "accuracy": float(m.group("acc")), "n": int(m.group("n")), "t": t})
+            pending_iter = None
+            continue
+        m = _SNAPSHOT.search(msg)
+        if m:
+            snapshots.append({"iter": int(m.group("iter")), "file": m.group("file")})
+            continue
+        m = _LOADED.search(msg)
+        if m:
+            resumed.append(m.group("file"))
+    return {
+        "train": train,
+        "validation": validation,
+        "snapshots": snapshots,
+        "resumed_from": resumed,
+        "first_t": first_t,
+        "last_t": last_t,
+        "lines": lines,
+    }
+
+
+def seconds_per_interval(train, interval=200):
+    """Median seconds per `interval` iterations between consecutive training summaries of one session.
+
+    Gaps longer than 10x the median (a killed run resumed later) are left out, as are pairs that
+    include validation pauses no differently from Mocha's own timing (the tutorial's figures do too).
+    """
+    rates = []
+    for a, b in zip(train, train[1:], strict=False):
+        if a["t"] is None or b["t"] is None or b["iter"] <= a["iter"]:
+            continue
+        rates.append((b["t"] - a["t"]) * interval / (b["iter"] - a["iter"]))
+    if not rates:
+        return None
+    rates.sort()
+    median = rates[len(rates) // 2]
+    kept = [r for r in rates if median == 0 or r <= 10 * median]
+    kept.sort()
+    return kept[len(kept) // 2]
+
+
+def progress(parsed, max_iter, now=None, window=5):
+    """Where a run stands: iteration, objective, last accuracy, iterations per second, ETA in seconds."""
+    train = parsed["train"]
+    out = {
+        "iteration": 0,
+        "max_iter": int(max_iter),
+        "objective": None,
+        "last_accuracy": None,
+        "last_accuracy_iter": None,
+        "it_per_s": None,
+        "eta_s": None,
+        "percent": 0.0,
+    }
+    if train:
+        out["iteration"] = train[-1]["iter"]
+        out["objective"] = train[-1]["obj"]
+        recent = [p for p in train[-(window + 1):] if p["t"] is not None]
+        # Only measure within the current session: stop at a resume (iteration going backwards).
+        span = [recent[-1]] if recent else []
+        for p in reversed(recent[:-1]):
+            if p["iter"] >= span[0]["iter"]:
+                break
+            span.insert(0, p)
+        if len(span) >= 2 and span[-1]["t"] > span[0]["t"]:
+            out["it_per_s"] = round((span[-1]["iter"] - span[0]["iter"]) / (span[-1]["t"] - span[0]["t"]), 3)
+    if parsed["validation"]:
+        out["last_accuracy"] = parsed["validation"][-1]["accuracy"]
+        out["last_accuracy_iter"] = parsed["validation"][-1]["iter"]
+    if out["max_iter"] > 0:
+        out["percent"] = round(100.0 * min(out["iteration"], out["max_iter"]) / out["max_iter"], 1)
+    if out["it_per_s"]:
+        out["eta_s"] = int(round(max(out["max_iter"] - out["iteration"], 0) / out["it_per_s"]))
+    return out
+
+
+def format_duration(seconds):
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def progress_line(prog):
+    """One human line: 'iteration 4600/70000 (6.6%), objective 1.0770, last test accuracy 62.82% (at 4000), ...'."""
+    parts = [f"iteration {prog['iteration']}/{prog['max_iter']} ({prog['percent']:.1f}%)"]
+    parts.append("objective %s" % ("{:.4f}".format(prog["objective"]) if prog["objective"] is not None else "n/a"))
+    if prog["last_accuracy"] is not None:
+        parts.append(f"last test accuracy {prog['last_accuracy']:.2f}% (at {prog['last_accuracy_iter']})")
+    else:
+        parts.append("last test accuracy n/a")
+    parts.append("%s it/s" % (prog["it_per_s"] if prog["it_per_s"] is not None else "n/a"))
+    parts.append("ETA {}".format(format_duration(prog["eta_s"])))
+    return ", ".join(parts)
+
+
+def metrics(parsed, max_iter, summary_interval=200, extra=None):
+    """The metrics.json document for a finished (or stopped) run."""
+    train = parsed["train"]
+    validation = parsed["validation"]
+    wall = None
+    if parsed["first_t"] is not None and parsed["last_t"] is not None:
+        wall = parsed["last_t"] - parsed["first_t"]
+    doc = {
+        "iterations": train[-1]["iter"] if train else 0,
+        "max_iter": int(max_iter),
+        "completed": bool(train) and train[-1]["iter"] >= int(max_iter),
+        f"seconds_per_{summary_interval}_iterations": seconds_per_interval(train, summary_interval),
+        "objective_curve": [[p["iter"], p["obj"]] for p in train],
+        "accuracy_curve": [[p["iter"], p["accuracy"]] for p in validation],
+        "final_accuracy": validation[-1]["accuracy"] if validation else None,
+        "final_objective": train[-1]["obj"] if train else None,
+        "wall_time_s": wall,
+        "snapshots": [s["file"] for s in parsed["snapshots"]],
+        "resumed_from": parsed["resumed_from"],
+    }
+    doc.update(extra or {})
+    return doc

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""FAKE Mocha CIFAR-10 training, for tests only: never a real Julia or Mocha.
+
+The fake julia (tests/fakes/julia/julia) runs ``train.py SCRIPT.jl [args]`` for ``julia SCRIPT.jl``.
+It can also be called directly the same way. It reads the rendered cifar10.jl with regexes:
+max_iter, the HDF5DataLayer sources and batch size, the coffee-break intervals (TrainingSummary,
+Snapshot, ValidationPerformance), the snapshot directory and load_from, and the backend. Then, like
+Mocha's solver, it:
+  - fails when a data list or an HDF5 file it names is missing (or is not HDF5), or when the script
+    asks for GPUBackend() without MOCHA_USE_CUDA=true;
+  - resumes from the newest snapshot-NNNNNN.jld in the load_from directory;
+  - prints Mocha-style log lines (the Logging.jl format of Mocha's tutorial docs:
+    "20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698"), a made-up but plausible
+    objective and test accuracy, and writes snapshot files (JSON, not JLD) at the snapshot interval.
+Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run;
+FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
+"""
+
+import json
+import math
+import os
+import re
+import signal
+import sys
+import time
+
+
+def log(msg, level="INFO"):
+    stamp = time.strftime("%d-%b %H:%M:%S", time.gmtime())
+    sys.stdout.write(f"{stamp}:{level}:root:{msg}\n")
+    sys.stdout.flush()
+
+
+def fail(msg):
+    log(msg, "ERROR")
+    sys.stderr.write(f"ERROR: LoadError: {msg}\n")
+    sys.exit(1)
+
+
+def first(pattern, text, default=None, cast=str):
+    m = re.search(pattern, text)
+    return cast(m.group(1)) if m else default
+
+
+def coffee_interval(coffee, text, default):
+    return first(rf"add_coffee_break\(\s*solver\s*,\s*{coffee}\(.*?\)\s*,\s*every_n_iter\s*=\s*(\d+)", text, default, int)
+
+
+def parse_script(text):
+    return {
+        "max_iter": first(r"max_iter\s*=\s*(\d+)", text, None, int),
+        "train_source": first(r'HDF5DataLayer\(name="data-train",\s*source="([^"]+)"', text),
+        "test_source": first(r'HDF5DataLayer\(name="data-test",\s*source="([^"]+)"', text),
+        "batch_size": first(r'HDF5DataLayer\(name="data-train",[^)]*batch_size\s*=\s*(\d+)', text, 100, int),
+        "summary_every": coffee_interval("TrainingSummary", text, 200),
+        "snapshot_every": coffee_interval("Snapshot", text, 5000),
+        "validation_every": coffee_interval("ValidationPerformance", text, 1000),
+        "snapshot_dir": first(r'Snapshot\("([^"]+)"\)', text),
+        "load_from": first(r'load_from\s*=\s*"([^"]+)"', text),
+        "gpu": bool(re.search(r"\bGPUBackend\(\)", text)),
+    }
+
+
+def check_source(list_path):
+    if not os.path.isfile(list_path):
+        fail(f"HDF5DataLayer source {list_path}: no such file")
+    with open(list_path) as handle:
+        files = [line.strip() for line in handle if line.strip()]
+    if not files:
+        fail(f"HDF5DataLayer source {list_path} lists no HDF5 file")
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                magic = handle.read(8)
+        except OSError as exc:
+            fail(f"HDF5DataLayer cannot open {path}: {exc}")
+        if magic != b"\x89HDF\r\n\x1a\n":
+            fail(f"{path} is not an HDF5 file")
+    return files
+
+
+def latest_snapshot(directory):
+    best = None
+    if directory and os.path.isdir(directory):
+        for name in os.listdir(directory):
+            m = re.match(r"^snapshot-(\d+)\.jld$", name)
+            if m and (best is None or int(m.group(1)) > best[0]):
+                best = (int(m.group(1)), name)
+    return best
+
+
+def objective(it):
+    # A noisy decaying curve near the tutorial's values (about 0.6 by 50,000 iterations).
+    return 0.55 + 1.75 * math.exp(-it / 9000.0) + 0.08 * math.sin(it * 12.9898) ** 2
+
+
+def accuracy(it):
+    return 80.0 - 70.0 * math.exp(-it / 7000.0) + 0.6 * math.sin(it * 78.233)
+
+
+def main(argv):
+    if not argv:
+        fail("usage: julia SCRIPT.jl [args]")
+    script = argv[0]
+    try:
+        with open(script) as handle:
+            text = handle.read()
+    except OSError as exc:
+        fail(f"could not open file {script}: {exc}")
+    cfg = parse_script(text)
+    if "using Mocha" not in text or cfg["max_iter"] is None:
+        fail(f"{script} does not look like Mocha's cifar10.jl (no 'using Mocha' or max_iter)")
+    if cfg["gpu"] and os.environ.get("MOCHA_USE_CUDA", "").lower() not in ("true", "1", "yes"):
+        fail("UndefVarError: GPUBackend not defined (MOCHA_USE_CUDA is not set)")
+    for key in ("train_source", "test_source"):
+        if cfg[key] is None:
+            fail(f"no HDF5DataLayer {key} in {script}")
+        check_source(cfg[key])
+
+    backend = "GPUBackend" if cfg["gpu"] or os.environ.get("MOCHA_USE_CUDA", "").lower() == "true" else "CPUBackend"
+    log(f"FAKE julia (tests/fakes/julia/train.py) emulating Mocha; backend {backend}, pid {os.getpid()}")
+    log(f"Constructing net CIFAR10-train on {backend}...")
+    pace = float(os.environ.get("FAKE_MOCHA_SECONDS_PER_ITER", "0.0002"))
+    fail_at = int(os.environ.get("FAKE_MOCHA_FAIL_AT", "0") or 0)
+
+    start = 0
+    latest = latest_snapshot(cfg["load_from"])
+    if latest:
+        start = latest[0]
+        log("Loading existing model from {}".format(os.path.join(cfg["load_from"], latest[1])))
+    snap_dir = cfg["snapshot_dir"]
+    if snap_dir:
+        if os.path.isdir(snap_dir):
+            log(f"Snapshot directory {snap_dir} already exists")
+        else:
+            log(f"Snapshot directory {snap_dir} does not exist, creating...")
+            os.makedirs(snap_dir)
+
+    def on_term(signum, _frame):
+        log(f"Interrupted by signal {signum}", "WARNING")
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    step = min(cfg["summary_every"], cfg["snapshot_every"], cfg["validation_every"])
+    it = start
+    while it < cfg["max_iter"]:
+        nxt = min(cfg["max_iter"], (it // step + 1) * step)
+        time.sleep(pace * (nxt - it))
+        it = nxt
+        if fail_at and it >= fail_at:
+            fail(f"FAKE_MOCHA_FAIL_AT={fail_at} reached")
+        if it % cfg["summary_every"] == 0:
+            log(f"{it:06d} :: TRAIN obj-val = {objective(it):.8f}")
+        if snap_dir and it % cfg["snapshot_every"] == 0:
+            name = f"snapshot-{it:06d}.jld"
+            log(f"Saving snapshot to {name}...")
+            tmp = os.path.join(snap_dir, "." + name + ".tmp")
+            with open(tmp, "w") as handle:
+                json.dump({"fake": True, "iter": it, "note": "FAKE snapshot from tests/fakes/julia/train.py"}, handle)
+            os.replace(tmp, os.path.join(snap_dir, name))
+            for layer in ("conv1", "conv2", "conv3", "ip1"):
+                log(f"Saving parameters for layer {layer}", "DEBUG")
+        if it % cfg["validation_every"] == 0:
+            log("")
+            log("## Performance on Validation Set")
+            log("---------------------------------------------------------")
+            log(f"  Accuracy (avg over 10000) = {accuracy(it):.4f}%")
+            log("---------------------------------------------------------")
+            log("")
+    log(f"Training finished at iteration {it:06d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
