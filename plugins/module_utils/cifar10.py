@@ -256,8 +256,7 @@ def parse_mocha_log(text, year=None):
     """
     train, validation, snapshots, resumed = [], [], [], []
     first_t = last_t = None
-    offset = 0.0
-    prev_raw = None
+    cur_year = year or 2000
     last_iter = 0
     pending_iter = None
     lines = 0
@@ -268,12 +267,11 @@ def parse_mocha_log(text, year=None):
         lines += 1
         ts_text = match.group("ts") or match.group("ts2")
         msg = match.group("msg")
-        t = parse_timestamp(ts_text, year)
+        t = parse_timestamp(ts_text, cur_year)
         if t is not None:
-            if prev_raw is not None and t + offset < prev_raw - 86400:
-                offset += 365 * 86400  # the Logging.jl format has no year: the log crossed New Year
-            prev_raw = t + offset
-            t = prev_raw
+            if last_t is not None and t < last_t - 86400 and match.group("ts"):
+                cur_year += 1  # the Logging.jl format has no year: the log crossed New Year
+                t = parse_timestamp(ts_text, cur_year)
             first_t = t if first_t is None else first_t
             last_t = t
         m = _TRAIN_OLD.match(msg) or _TRAIN_NEW.match(msg)

@@ -143,7 +143,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
-    step = min(cfg["summary_every"], cfg["snapshot_every"], cfg["validation_every"])
+    step = math.gcd(math.gcd(cfg["summary_every"], cfg["snapshot_every"]), cfg["validation_every"])
     it = start
     while it < cfg["max_iter"]:
         nxt = min(cfg["max_iter"], (it // step + 1) * step)
