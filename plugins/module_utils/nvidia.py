@@ -203,7 +203,8 @@ def parse_query_csv(text, fields=QUERY_FIELDS):
                 f"nvidia-smi --query-gpu line {lineno} has {len(values)} fields, "
                 f"expected {len(fields)} ({','.join(fields)}): {line!r}"
             )
-        rows.append(dict((f, clean(v)) for f, v in zip(fields, values, strict=False)))
+        # (no zip(strict=...): targets may run Python 3.8)
+        rows.append({fields[i]: clean(values[i]) for i in range(len(fields))})
     return rows
 
 
