@@ -1,0 +1,225 @@
+"""julia_package / julia_package_info modules: exact argv with run_command mocked, then the whole
+check-mode / real / repeat cycle against the FAKE julia (tests/fakes/julia/julia) and a local
+Mocha-shaped git upstream, on both Pkg generations."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp
+from ansible_collections.mocha.cloud.plugins.modules import julia_package, julia_package_info
+from conftest import REPO
+
+FAKE_JULIA = str(REPO / "tests" / "fakes" / "julia" / "julia")
+
+
+def run_module(mod, args, capsys):
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        mod.main()
+    out = json.loads(capsys.readouterr().out)
+    out["_rc"] = exc.value.code
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# run_command mocked: what exactly is run
+# ---------------------------------------------------------------------------------------------
+def report_line(packages, gen="legacy"):
+    return jp.MARKER + json.dumps({"julia": "0.6.4", "generation": gen, "packages": packages}) + "\n"
+
+
+def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
+    julia = tmp_path / "julia"
+    julia.write_text("#!/bin/sh\n")
+    julia.chmod(0o755)
+    answers = [
+        (0, "julia version 0.6.4\n", ""),
+        (0, report_line({}), ""),
+        (0, "INFO: Installing JLD\n" + report_line({"JLD": {"version": "0.8.3", "path": "/d/v0.6/JLD", "head": "",
+                                                            "branch": "", "url": "", "rev_head": ""}}), ""),
+    ]
+    with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc:
+        res = run_module(julia_package, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
+                                         "environment": {"JULIA_PKGDIR": "/d"}}, capsys)
+    assert res["changed"] is True and res["action"] == "add"
+    assert (res["version"], res["path"], res["pkg_generation"]) == ("0.8.3", "/d/v0.6/JLD", "legacy")
+    calls = rc.call_args_list
+    assert calls[0].args[0] == [str(julia), "--version"]
+    assert calls[1].args[0][:4] == [str(julia), "--startup-file=no", "--color=no", "-e"]
+    assert calls[1].args[0][4].rstrip().endswith('_mc_report(String["JLD"], "")')
+    action_code = calls[2].args[0][4]
+    assert 'Pkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
+    for c in calls:
+        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C"}
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        ({"name": "Mocha.jl"}, "invalid Julia package name"),
+        ({"name": "Mocha", "version": "latest"}, "invalid version"),
+        ({"name": "Mocha", "state": "latest", "version": "0.3.1"}, "version cannot be combined with state=latest"),
+        ({"name": "Mocha", "url": "https://x/M.git"}, "missing parameter\\(s\\) required by 'url': rev"),
+        ({"name": "Mocha", "url": "https://x/M.git", "version": "0.3.1", "rev": "v0.3.1"}, "mutually exclusive"),
+        ({"name": "Mocha", "url": "ftp://x/M.git", "rev": "v0.3.1"}, "invalid url"),
+        ({"name": "Mocha", "url": "https://x/M.git", "rev": "a..b"}, "invalid rev"),
+        ({"name": "Mocha", "state": "absent", "test": True}, "state=absent takes no"),
+        ({"name": "Mocha", "version": "0.3.1", "rev": "master"}, "version and rev cannot be combined"),
+    ],
+)
+def test_bad_input_is_refused_before_julia_runs(args, match, capsys):
+    with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
+        res = run_module(julia_package, args, capsys)
+    assert res["failed"] is True
+    assert res["_rc"] == 1
+    assert re.search(match, res["msg"]), res["msg"]
+    rc.assert_not_called()
+
+
+def test_not_a_julia(capsys, tmp_path):
+    with mock.patch.object(basic.AnsibleModule, "run_command", return_value=(0, "Python 3.11\n", "")):
+        res = run_module(julia_package, {"name": "Mocha", "julia": sys.executable}, capsys)
+    assert res["failed"] and "could not read a version" in res["msg"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Against the fake julia
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("up") / "Mocha.jl.git"
+    out = subprocess.run([sys.executable, str(REPO / "tests" / "fixtures" / "make_mocha_upstream.py"), str(dest), "--json"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def env_for(tmp_path, version, **extra):
+    env = {"FAKE_JULIA_VERSION": version, "FAKE_JULIA_LOG": str(tmp_path / "argv.log")}
+    if version.startswith("0.6"):
+        env["JULIA_PKGDIR"] = str(tmp_path / "pkgdir")
+    else:
+        env["JULIA_DEPOT_PATH"] = str(tmp_path / "depot")
+    env.update(extra)
+    return env
+
+
+def mocha_args(tmp_path, upstream, version, **kw):
+    args = {"name": "Mocha", "url": "file://" + upstream["path"], "rev": "v0.3.1", "julia": FAKE_JULIA,
+            "environment": env_for(tmp_path, version)}
+    args.update(kw)
+    return args
+
+
+@pytest.mark.parametrize("version", ["0.6.4", "1.10.4"])
+def test_check_real_repeat_check(version, tmp_path, upstream, capsys):
+    args = mocha_args(tmp_path, upstream, version)
+    check = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    assert (check["changed"], check["action"], check["version"]) == (True, "add", "")
+    assert not (tmp_path / "pkgdir").exists() or not list((tmp_path / "pkgdir").rglob("Mocha"))
+
+    real = run_module(julia_package, args, capsys)
+    assert (real["changed"], real["action"], real["version"]) == (True, "add", "0.3.1")
+    assert (tmp_path / real["path"] / "src" / "Mocha.jl").is_file()
+    if version == "0.6.4":
+        assert real["path"] == str(tmp_path / "pkgdir" / "v0.6" / "Mocha")
+        assert real["head"] == upstream["refs"]["v0.3.1"]
+        assert real["branch"] == "pinned.v0.3.1"  # a branch, not a detached HEAD
+    else:
+        assert real["path"].startswith(str(tmp_path / "depot" / "packages" / "Mocha") + "/")
+
+    again = run_module(julia_package, args, capsys)
+    assert (again["changed"], again["action"], again["version"], again["path"]) == (False, "none", "0.3.1", real["path"])
+    check2 = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    assert check2["changed"] is False
+
+    info = run_module(julia_package_info, {"julia": FAKE_JULIA, "environment": args["environment"]}, capsys)
+    assert info["packages"]["Mocha"]["version"] == "0.3.1"
+    assert info["pkg_generation"] == ("legacy" if version == "0.6.4" else "pkg3")
+
+    gone = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                      "environment": args["environment"]}, capsys)
+    assert (gone["changed"], gone["version"], gone["path"]) == (True, "", "")
+    assert not (tmp_path / real["path"]).exists()
+    gone2 = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                       "environment": args["environment"]}, capsys)
+    assert gone2["changed"] is False
+
+    log = [json.loads(line)["argv"] for line in (tmp_path / "argv.log").read_text().splitlines()]
+    codes = [a[-1] for a in log if "-e" in a]
+    if version == "0.6.4":
+        assert any('Pkg.clone("file://' in c for c in codes)
+        assert any('Pkg.rm("Mocha")' in c for c in codes)
+    else:
+        assert any('Pkg.add(Pkg.PackageSpec(name="Mocha", url="file://' in c for c in codes)
+        assert any('Pkg.rm(Pkg.PackageSpec(name="Mocha"))' in c for c in codes)
+
+
+def test_version_change_moves_the_checkout(tmp_path, upstream, capsys):
+    first = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", rev="v0.3.0"), capsys)
+    assert (first["version"], first["branch"]) == ("0.3.0", "pinned.v0.3.0")
+    moved = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4"), capsys)
+    assert (moved["changed"], moved["action"], moved["version"]) == (True, "checkout", "0.3.1")
+    assert moved["head"] == upstream["refs"]["v0.3.1"]
+    branch = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", rev="master"), capsys)
+    assert (branch["branch"], branch["head"]) == ("master", upstream["refs"]["master"])
+    assert branch["version"] == "0.3.1+"
+
+
+def test_registry_install_and_pin_legacy(tmp_path, upstream, capsys):
+    registry = tmp_path / "registry"
+    registry.write_text("Mocha file://{}\n".format(upstream["path"]))
+    env = env_for(tmp_path, "0.6.4", FAKE_JULIA_REGISTRY=str(registry))
+    args = {"name": "Mocha", "version": "0.3.0", "julia": FAKE_JULIA, "environment": env}
+    res = run_module(julia_package, args, capsys)
+    assert (res["version"], res["head"]) == ("0.3.0", upstream["refs"]["v0.3.0"])
+    assert res["branch"].startswith("pinned.") and res["branch"].endswith(".tmp")
+    assert run_module(julia_package, args, capsys)["changed"] is False
+    up = run_module(julia_package, dict(args, version="0.3.1"), capsys)
+    assert (up["changed"], up["version"]) == (True, "0.3.1")
+    latest = run_module(julia_package, {"name": "Mocha", "state": "latest", "julia": FAKE_JULIA, "environment": env}, capsys)
+    assert latest["action"] == "update" and latest["version"] == "0.3.1"
+    unknown = run_module(julia_package, dict(args, name="NoSuchPkg"), capsys)
+    assert unknown["failed"] and "unknown package NoSuchPkg" in unknown["msg"]
+
+
+def test_test_option_reports_pass_and_fail(tmp_path, upstream, capsys):
+    args = mocha_args(tmp_path, upstream, "0.6.4", test=True)
+    ok = run_module(julia_package, args, capsys)
+    assert ok["test_passed"] is True
+    assert "Test Summary" in ok["test_output_tail"] and "Mocha tests passed" in ok["test_output_tail"]
+    args["environment"] = dict(args["environment"], FAKE_JULIA_FAIL_ONCE="test")
+    bad = run_module(julia_package, args, capsys)
+    assert bad["failed"] is True and bad["test_passed"] is False
+    assert "Mocha had test errors" in bad["test_output_tail"]
+    assert run_module(julia_package, args, capsys)["test_passed"] is True  # only once
+    checked = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    assert checked["test_passed"] is None
+
+
+def test_failed_add_leaves_a_broken_checkout_that_rm_clears(tmp_path, upstream, capsys):
+    args = mocha_args(tmp_path, upstream, "0.6.4")
+    args["environment"]["FAKE_JULIA_FAIL_ONCE"] = "add"
+    first = run_module(julia_package, args, capsys)
+    assert first["failed"] and "Pkg.clone" not in first["msg"] and "503" in first["msg"]
+    retry = run_module(julia_package, args, capsys)  # the half-made clone is in the way
+    assert retry["failed"]
+    rm = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                    "environment": args["environment"]}, capsys)
+    assert rm["changed"] is True
+    fixed = run_module(julia_package, args, capsys)
+    assert (fixed["changed"], fixed["version"], fixed["branch"]) == (True, "0.3.1", "pinned.v0.3.1")
+
+
+def test_build_runs_deps_build_jl(tmp_path, upstream, capsys):
+    if not shutil.which("g++"):
+        pytest.skip("no g++ here")
+    res = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", build=True), capsys)
+    assert res["changed"] is True
+    lib = tmp_path / "pkgdir" / "v0.6" / "Mocha" / "deps" / "libmochaext.so"
+    assert lib.is_file() and lib.read_bytes()[:4] == b"\x7fELF"
