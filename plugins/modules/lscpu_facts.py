@@ -149,6 +149,10 @@ ansible_facts:
           description: Virtualization type (C(full), C(para)...), V(null) on bare metal.
           type: str
           sample: full
+        memory_total_mb:
+          description: C(MemTotal) from C(/proc/meminfo), in MiB (V(null) when unknown).
+          type: int
+          sample: 128887
         memory_available_mb:
           description: Memory counted for C(build_jobs), in MiB (V(null) when unknown).
           type: int
@@ -234,8 +238,10 @@ def main():
         module.fail_json(msg=f"memory_available_mb must not be negative, got {available}")
 
     facts = gather(module)
+    meminfo = read_meminfo()
     if available is None:
-        available = memory_available_mb(read_meminfo())
+        available = memory_available_mb(meminfo)
+    facts["memory_total_mb"] = meminfo["MemTotal"] // 1024 if "MemTotal" in meminfo else None
     facts["memory_available_mb"] = available
     facts["memory_per_job_mb"] = per_job
     facts["build_jobs"] = build_jobs(facts["online_cpus"], available, per_job)

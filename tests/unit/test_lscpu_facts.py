@@ -108,6 +108,7 @@ def test_gpu_box_json(host, check_mode):
     assert facts["numa_nodes"] == [{"node": 0, "cpus": "0-15", "cpu_count": 16}]
     # MemAvailable 131478796 kB = 128397 MiB: plenty for 16 jobs of 1 GiB.
     assert (facts["memory_available_mb"], facts["memory_per_job_mb"], facts["build_jobs"]) == (128397, 1024, 16)
+    assert facts["memory_total_mb"] == 131981020 // 1024
 
 
 def test_old_lscpu_without_json_falls_back_to_text(host):
