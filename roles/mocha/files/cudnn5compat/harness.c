@@ -405,14 +405,16 @@ static void conv_setup(struct conv *L)
     CALL(dnn.CreateConvolutionDescriptor, &L->cd);
     CALL(dnn.SetConvolution2dDescriptor, L->cd, L->pad, L->pad, 1, 1, 1, 1, M_CROSS_CORRELATION);
 
-    /* the preference semantics, checked before Mocha's own call */
-    int64_t a = -1;
+    /* The preference semantics, checked before Mocha's own call.  The algorithm is
+     * returned through Ptr{Int} (64 bits) that Mocha zero-initialises (Int[0]); cuDNN 5
+     * writes a 32-bit enum into it, so the outputs start at 0 here too. */
+    int64_t a = 0;
     size_t sz = 1;
     CALL(dnn.GetConvolutionForwardAlgorithm, dnn_h, L->xd, L->fd, L->cd, L->yd, M_FWD_NO_WORKSPACE, 0, &a);
     CALL(dnn.GetConvolutionForwardWorkspaceSize, dnn_h, L->xd, L->fd, L->cd, L->yd, a, &sz);
     printf("  NO_WORKSPACE -> algo %lld, workspace %zu\n", (long long)a, sz);
     expect("NO_WORKSPACE needs no workspace", a >= 0 && a <= 4 && sz == 0);
-    a = -1;
+    a = 0;
     CALL(dnn.GetConvolutionForwardAlgorithm, dnn_h, L->xd, L->fd, L->cd, L->yd, M_FWD_SPECIFY_WORKSPACE_LIMIT,
          (size_t)1 << 20, &a);
     CALL(dnn.GetConvolutionForwardWorkspaceSize, dnn_h, L->xd, L->fd, L->cd, L->yd, a, &sz);
@@ -420,7 +422,7 @@ static void conv_setup(struct conv *L)
     expect("SPECIFY_WORKSPACE_LIMIT honoured", a >= 0 && a <= 4 && sz <= ((size_t)1 << 20));
 
     /* Mocha: PREFER_FASTEST with limit 0, then allocate what that algorithm needs */
-    L->algo = -1;
+    L->algo = 0;
     CALL(dnn.GetConvolutionForwardAlgorithm, dnn_h, L->xd, L->fd, L->cd, L->yd, M_FWD_PREFER_FASTEST, 0, &L->algo);
     CALL(dnn.GetConvolutionForwardWorkspaceSize, dnn_h, L->xd, L->fd, L->cd, L->yd, L->algo, &L->ws_size);
     printf("  PREFER_FASTEST -> algo %lld, workspace %zu bytes\n", (long long)L->algo, L->ws_size);
