@@ -308,23 +308,26 @@ def parse_mocha_log(text, year=None):
 
 
 def seconds_per_interval(train, interval=200):
-    """Median seconds per `interval` iterations between consecutive training summaries of one session.
+    """Seconds per `interval` iterations over the whole log, validation passes and snapshots included.
 
-    Gaps longer than 10x the median (a killed run resumed later) are left out, as are pairs that
-    include validation pauses no differently from Mocha's own timing (the tutorial's figures do too).
+    The log is split into sessions where the iteration stops increasing (a run resumed from a snapshot),
+    so the time a run was down is left out; the rate is total time over total iterations of the sessions.
     """
-    rates = []
-    for a, b in zip(train, train[1:], strict=False):
-        if a["t"] is None or b["t"] is None or b["iter"] <= a["iter"]:
+    sessions, current = [], []
+    for point in train:
+        if point["t"] is None:
             continue
-        rates.append((b["t"] - a["t"]) * interval / (b["iter"] - a["iter"]))
-    if not rates:
+        if current and point["iter"] <= current[-1]["iter"]:
+            sessions.append(current)
+            current = []
+        current.append(point)
+    if current:
+        sessions.append(current)
+    seconds = sum(s[-1]["t"] - s[0]["t"] for s in sessions if len(s) > 1)
+    iterations = sum(s[-1]["iter"] - s[0]["iter"] for s in sessions if len(s) > 1)
+    if iterations <= 0:
         return None
-    rates.sort()
-    median = rates[len(rates) // 2]
-    kept = [r for r in rates if median == 0 or r <= 10 * median]
-    kept.sort()
-    return kept[len(kept) // 2]
+    return round(seconds * interval / iterations, 3)
 
 
 def progress(parsed, max_iter, now=None, window=5):
@@ -399,7 +402,8 @@ def metrics(parsed, max_iter, summary_interval=200, extra=None):
         "iterations": train[-1]["iter"] if train else 0,
         "max_iter": int(max_iter),
         "completed": bool(train) and train[-1]["iter"] >= int(max_iter),
-        f"seconds_per_{summary_interval}_iterations": seconds_per_interval(train, summary_interval),
+        "seconds_per_200_iterations": seconds_per_interval(train, 200),
+        "summary_interval": int(summary_interval),
         "objective_curve": [[p["iter"], p["obj"]] for p in train],
         "accuracy_curve": [[p["iter"], p["accuracy"]] for p in validation],
         "final_accuracy": validation[-1]["accuracy"] if validation else None,

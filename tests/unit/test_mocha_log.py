@@ -108,8 +108,9 @@ def test_tutorial_gpu_seconds_per_200_and_metrics():
 
 def test_tutorial_cpu_log_rate_and_progress():
     parsed = cifar10.parse_mocha_log(TUTORIAL_CPU)
-    # "it takes roughly 160 seconds to finish every 200 iterations"
-    assert cifar10.seconds_per_interval(parsed["train"]) == 158
+    # "it takes roughly 160 seconds to finish every 200 iterations": 1600 iterations in 1332 s,
+    # the two validation passes included.
+    assert cifar10.seconds_per_interval(parsed["train"]) == 166.5
     prog = cifar10.progress(parsed, 70000)
     assert prog["iteration"] == 2400 and prog["objective"] == pytest.approx(1.22985339)
     assert (prog["last_accuracy"], prog["last_accuracy_iter"]) == (51.04, 2000)
