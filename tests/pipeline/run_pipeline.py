@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""The offline pipeline test: site.yml end to end against stand-ins, run twice, then torn down.
+
+    tests/pipeline/run_pipeline.py [--keep] [--max-iter N]
+
+Stand-ins (all local, all under tests/):
+- AWS: moto's standalone server on a free 127.0.0.1 port (instance-type and AMI validation on).
+- the GPU instance: a podman container from the scenario image (scripts/build-image). The test's EC2
+  inventory (a copy of inventory/aws_ec2.yml) maps the instance moto launched to that container's connection.
+- github.com/JuliaLang/julia and Mocha.jl: local bare git repositories (tests/fixtures/make_*_upstream.py);
+  the Julia upstream's Makefile installs the fake julia (tests/fakes/julia/).
+- the CIFAR-10 download: a synthetic archive in the real format, served on 127.0.0.1 (tests/fixtures/).
+
+Steps and what each must show:
+1. first run of site.yml: provision (moto), configure, train; artifacts on the controller.
+2. second run of site.yml: changed=0 on every host.
+3. site.yml with -e teardown=true --tags teardown: nothing of the project is left in moto.
+It prints the wall time of the first and second run (the pipeline benchmark quotes these) and exits
+non-zero when any check fails.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from moto_server import MotoServer  # noqa: E402  (test helper beside the AWS integration tests)
+
+IMAGE = os.environ.get("MOLECULE_IMAGE", "localhost/mocha-cloud-debian12:latest")
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def sh(cmd, **kw):
+    """Run a command, echoing it; return CompletedProcess (text)."""
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], text=True, **kw)
+
+
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        raise SystemExit(1)
+
+
+def recap(output):
+    return {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
+                         "failed": int(m.group(5))} for m in RECAP.finditer(output)}
+
+
+def make_fixtures(work):
+    py = sys.executable
+    sh([py, REPO / "tests/fixtures/make_julia_upstream.py", work / "julia.git"], check=True, stdout=subprocess.DEVNULL)
+    sh([py, REPO / "tests/fixtures/make_mocha_upstream.py", work / "Mocha.jl.git"], check=True, stdout=subprocess.DEVNULL)
+    out = sh([py, REPO / "tests/fixtures/make_cifar10.py", work / "www", "--per-batch", "50"],
+             check=True, capture_output=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def start_data_server(work):
+    port_file = work / "www.port"
+    proc = subprocess.Popen([sys.executable, REPO / "tests/fixtures/serve_http.py", work / "www", "--port", "0",
+                             "--port-file", port_file], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        if port_file.exists() and port_file.read_text().strip():
+            return proc, int(port_file.read_text().strip())
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the data server did not start")
+
+
+def write_inventory(work, container):
+    """The project's EC2 inventory, with each instance mapped to the test container's connection."""
+    import yaml
+
+    inv = yaml.safe_load((REPO / "inventory/aws_ec2.yml").read_text())
+    compose = inv.setdefault("compose", {})
+    for key in ("ansible_ssh_common_args", "ansible_ssh_private_key_file"):
+        compose.pop(key, None)
+    compose.update({
+        "ansible_connection": "'containers.podman.podman'",
+        "ansible_host": f"'{container}'",
+        "ansible_user": "'root'",
+        "ansible_python_interpreter": "'/usr/bin/python3'",
+    })
+    path = work / "pipeline.aws_ec2.yml"
+    path.write_text(yaml.safe_dump(inv, sort_keys=False))
+    return path
+
+
+def write_vars(work, data, data_port, max_iter):
+    import yaml
+
+    settings = yaml.safe_load((REPO / "settings.yml").read_text())
+    settings.update({"julia_build_version": "0.6", "cifar10_max_iter": max_iter, "aws_gpu_instance_max_hours": 1})
+    (work / "settings.yml").write_text(yaml.safe_dump(settings))
+    extra = {
+        "aws_gpu_instance_check_quota": False,
+        "aws_gpu_instance_show_price": False,
+        "aws_gpu_instance_ssh_cidr": "203.0.113.7/32",
+        "aws_gpu_instance_run_id": "pipeline",
+        "aws_gpu_instance_owner": "pipeline-test",
+        "aws_gpu_instance_private_key_dir": str(work / "ssh"),
+        "julia_build_repo_url": f"file://{work}/julia.git",
+        "julia_build_min_free_disk_gb": 1,
+        "mocha_source": f"file://{work}/Mocha.jl.git",
+        "cifar10_url": f"http://127.0.0.1:{data_port}/cifar-10-binary.tar.gz",
+        "cifar10_archive_size": data["size"],
+        "cifar10_archive_md5": data["md5"],
+        "cifar10_snapshot_interval": max(1, max_iter // 2),
+        "cifar10_validation_interval": max(1, max_iter // 2),
+        "cifar10_summary_interval": max(1, max_iter // 4),
+        "cifar10_poll_interval": 2,
+        "cifar10_artifacts_dir": str(work / "artifacts"),
+    }
+    path = work / "vars.yml"
+    path.write_text(yaml.safe_dump(extra))
+    return path
+
+
+def aws_leftovers(endpoint):
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
+    tag = [{"Name": "tag:mocha-cloud:project", "Values": ["mocha-cloud"]}]
+    live = [i["InstanceId"] for r in ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]
+            if i["State"]["Name"] not in ("terminated", "shutting-down")]
+    sgs = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
+    return {"instances": live, "security_groups": sgs, "key_pairs": keys}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", action="store_true", help="keep the work directory and the container")
+    ap.add_argument("--max-iter", type=int, default=400, help="CIFAR-10 iterations of the fake training")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="mocha-pipeline-", dir="/var/tmp"))
+    container = f"mocha-pipeline-{os.getpid()}"
+    env = dict(os.environ)
+    (work / "aws").mkdir()
+    (work / "aws/credentials").write_text("")
+    (work / "aws/config").write_text("")
+    data_proc = None
+    moto = MotoServer()
+    try:
+        moto.start()
+        env.update({
+            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "AWS_SHARED_CREDENTIALS_FILE": str(work / "aws/credentials"), "AWS_CONFIG_FILE": str(work / "aws/config"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "false",
+            "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
+            "CONTAINERS_CONF": env.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
+        })
+        os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+                                                "AWS_EC2_METADATA_DISABLED")})
+        data = make_fixtures(work)
+        data_proc, data_port = start_data_server(work)
+        sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sh(["podman", "run", "-d", "--name", container, "--network", "host", "-v", f"{work}:{work}",
+            IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+        inventory = write_inventory(work, container)
+        extra = write_vars(work, data, data_port, args.max_iter)
+        playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
+
+        times = []
+        for n in (1, 2):
+            t0 = time.monotonic()
+            run = sh(playbook, env=env, cwd=REPO, capture_output=True)
+            times.append(time.monotonic() - t0)
+            (work / f"run{n}.log").write_text(run.stdout + run.stderr)
+            print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
+            check(run.returncode == 0, f"run {n} of site.yml succeeded (rc={run.returncode})")
+            hosts = recap(run.stdout)
+            check(any(h != "localhost" for h in hosts), f"run {n} configured a host from the EC2 inventory: {sorted(hosts)}")
+            if n == 2:
+                changed = {h: r["changed"] for h, r in hosts.items()}
+                check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")
+
+        host_dirs = [p for p in (work / "artifacts").iterdir() if p.is_dir()] if (work / "artifacts").is_dir() else []
+        check(len(host_dirs) == 1, f"artifacts for one host: {[p.name for p in host_dirs]}")
+        run_dirs = [p for p in host_dirs[0].iterdir() if p.is_dir()]
+        check(len(run_dirs) >= 1, f"a run directory under {host_dirs[0]}")
+        metrics_file = run_dirs[0] / "metrics.json"
+        check(metrics_file.is_file(), f"{metrics_file} exists")
+        metrics = json.loads(metrics_file.read_text())
+        check(int(metrics.get("iterations", 0)) == args.max_iter, f"metrics.json shows {args.max_iter} iterations: {metrics.get('iterations')}")
+        for name in ("learning_curve.png", "report.md"):
+            check((run_dirs[0] / name).is_file(), f"{name} on the controller")
+
+        down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
+        print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
+        check(down.returncode == 0, "teardown succeeded")
+        left = aws_leftovers(moto.endpoint)
+        check(not any(left.values()), f"nothing left in AWS after teardown: {left}")
+
+        first, second = times
+        print(f"pipeline: first run {first:.1f} s, second run {second:.1f} s "
+              f"({100 * second / first:.0f}% of the first; target <= 20%), second run changed=0", flush=True)
+    finally:
+        if data_proc:
+            data_proc.kill()
+        moto.stop()
+        if not args.keep:
+            subprocess.run(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} and container {container}")
+
+
+if __name__ == "__main__":
+    main()
