@@ -663,6 +663,9 @@ int main(int argc, char **argv)
         return check_symbols(symbols);
     size_t rv = real_version ? real_version() : 0;
     printf("real cuDNN: %s, version %zu\n", real_library ? real_library() : "?", rv);
+    if (rv) /* cuDNN 9 numbers versions MAJOR*10000+MINOR*100+PATCH, earlier ones MAJOR*1000+MINOR*100+PATCH */
+        printf("cudnn_version=%zu.%zu.%zu\n", rv >= 90000 ? rv / 10000 : rv / 1000,
+               rv >= 90000 ? rv % 10000 / 100 : rv % 1000 / 100, rv % 100);
     if (mode_info)
         return rv ? 0 : 1;
 
