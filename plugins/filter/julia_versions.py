@@ -21,7 +21,9 @@ description:
   - A series such as C(1.10) picks its newest stable patch, ordering by version (C(v1.10.10) is newer than C(v1.10.9)).
   - An exact version C(1.10.5) or C(v1.10.5) picks that tag; an exact pre-release (C(1.11.0-rc1)) may be named explicitly.
   - When nothing matches, the result has C(found=false), an C(error) message and the C(nearest) stable tags.
-  - The companion filters C(julia_parse_ls_remote), C(julia_stable_tags) and C(julia_nearest_tags) live in the same file.
+  - The companion filters C(julia_parse_ls_remote), C(julia_sort_tags), C(julia_stable_tags), C(julia_nearest_tags)
+    and C(julia_known_bad) (matches a version and a host against the julia_build role's known-bad table) live in the
+    same file.
 options:
   _input:
     description: Tag names (C(v1.10.5)), C(refs/tags/...) names, or the text printed by C(git ls-remote --tags).
@@ -51,7 +53,7 @@ _value:
     version: {description: The version without C(v), e.g. C(1.10.10)., type: str}
     commit: {description: The commit the tag points at (peeled), when the input carried hashes., type: str}
     request: {description: The request as given., type: str}
-    kind: {description: "How the request was read: C(latest), C(series) or C(exact)."}
+    kind: {description: "How the request was read: C(latest), C(series), C(exact) or C(invalid).", type: str}
     nearest: {description: Nearest stable tags, closest first (on failure)., type: list, elements: str}
     error: {description: What went wrong and how to fix it (on failure)., type: str}
 """
@@ -262,6 +264,49 @@ def resolve_version(data, request):
     return _result(request, req["kind"], nearest=nearest, error=msg)
 
 
+def _vtuple(text):
+    nums = []
+    for part in str(text).split("-")[0].split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        nums.append(int(digits) if digits else 0)
+    return tuple((nums + [0, 0, 0])[:3])
+
+
+def known_bad(table, version, context=None):
+    """Entries of a known-bad table that match a Julia version and a host.
+
+    ``context``: ``distribution``, ``distribution_major_version``, ``gcc_version`` ("" when unknown) and
+    ``use_binarybuilder``. An entry matches when every condition it states holds; a GCC condition never matches
+    an unknown GCC version.
+    """
+    context = context or {}
+    v = _vtuple(version)
+    gcc = str(context.get("gcc_version") or "")
+    out = []
+    for entry in table or []:
+        rng = entry.get("versions") or {}
+        if "min" in rng and v < _vtuple(rng["min"]):
+            continue
+        if "max" in rng and v >= _vtuple(rng["max"]):
+            continue
+        if ("gcc_min" in entry or "gcc_max" in entry) and not gcc:
+            continue
+        if "gcc_min" in entry and _vtuple(gcc) < _vtuple(entry["gcc_min"]):
+            continue
+        if "gcc_max" in entry and _vtuple(gcc) >= _vtuple(entry["gcc_max"]):
+            continue
+        if "distributions" in entry and context.get("distribution") not in entry["distributions"]:
+            continue
+        if "distribution_major_versions" in entry and str(context.get("distribution_major_version")) not in [
+            str(x) for x in entry["distribution_major_versions"]
+        ]:
+            continue
+        if "use_binarybuilder" in entry and bool(entry["use_binarybuilder"]) != bool(context.get("use_binarybuilder", True)):
+            continue
+        out.append(entry)
+    return out
+
+
 class FilterModule:
     """Julia version selection filters."""
 
@@ -272,4 +317,5 @@ class FilterModule:
             "julia_stable_tags": stable_tags,
             "julia_nearest_tags": nearest_tags,
             "julia_resolve_version": resolve_version,
+            "julia_known_bad": known_bad,
         }
