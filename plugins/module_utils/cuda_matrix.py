@@ -298,7 +298,8 @@ def _validate_pins(driver_pin, cuda_pin):
             errors.append(f"cuda_driver_branch: {exc}")
         else:
             if branch not in DRIVER_BRANCHES:
-                errors.append(f"cuda_driver_branch {str(driver_pin)!r} is not a branch the role knows (choose one of {_choices(DRIVER_BRANCHES)}, or auto).")
+                errors.append(f"cuda_driver_branch {str(driver_pin)!r} is not a branch the role knows "
+                              f"(choose one of {_choices(DRIVER_BRANCHES)}, or auto).")
     if cuda_pin not in _AUTO:
         try:
             short = cuda_short(cuda_pin)
@@ -306,7 +307,8 @@ def _validate_pins(driver_pin, cuda_pin):
             errors.append(f"cuda_toolkit_version: {exc}")
         else:
             if short not in CUDA_RELEASES:
-                errors.append(f"cuda_toolkit_version {str(cuda_pin)!r} is not a CUDA release the role knows (choose one of {_choices(CUDA_RELEASES)}, or auto).")
+                errors.append(f"cuda_toolkit_version {str(cuda_pin)!r} is not a CUDA release the role knows "
+                              f"(choose one of {_choices(CUDA_RELEASES)}, or auto).")
     return errors
 
 
