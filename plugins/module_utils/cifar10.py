@@ -138,46 +138,130 @@ def read_records(path):
     return records
 
 
-def training_mean(train_paths):
-    """The true per-element mean image over every training record, as float64 of shape (3, 32, 32)."""
+def training_mean(train_paths, keep=False):
+    """The true per-element mean image over every training record, as float64 of shape (3, 32, 32).
+
+    Returns (mean, count, records): with keep=True, records is the list of the batches read (uint8,
+    150 MB for CIFAR-10), so the writer need not read them again.
+    """
     np = _np()
     total = np.zeros(PIXELS, dtype=np.float64)
     count = 0
+    kept = []
     for path in train_paths:
         records = read_records(path)
         # Sum in uint64 (exact), one batch at a time.
         total += records[:, 1:].sum(axis=0, dtype=np.uint64)
         count += records.shape[0]
-    return (total / count).reshape(CHANNELS, HEIGHT, WIDTH), count
+        if keep:
+            kept.append(records)
+    return (total / count).reshape(CHANNELS, HEIGHT, WIDTH), count, kept
 
 
-def _write_set(h5py, np, path, sources, mean32, rng, chunk_records):
-    """Write one HDF5 file from its source batches; return the record count."""
-    counts = [os.path.getsize(p) // RECORD_BYTES for p in sources]
-    total = sum(counts)
+class _Writer:
+    """Writes float32 blocks at byte offsets of a file from a background thread.
+
+    os.pwrite releases the GIL, so the next block is shuffled, converted and centred (numpy also
+    releases the GIL in its loops) while the previous one goes to the page cache.
+    """
+
+    def __init__(self, path, depth=2):
+        import queue  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+
+        self.fd = os.open(path, os.O_WRONLY)
+        self.queue = queue.Queue(maxsize=depth)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue
+            offset, block = item
+            view = memoryview(block).cast("B")
+            try:
+                while view:
+                    written = os.pwrite(self.fd, view, offset)
+                    view = view[written:]
+                    offset += written
+            except OSError as exc:
+                self.error = exc
+
+    def put(self, offset, block):
+        if self.error is not None:
+            raise self.error
+        self.queue.put((offset, block))
+
+    def close(self):
+        self.queue.put(None)
+        self.thread.join()
+        os.close(self.fd)
+        if self.error is not None:
+            raise self.error
+
+
+def _blocks(np, batches, mean32, rng, chunk_records):
+    """Yield (first record, labels or None, float32 block) in output order, shuffled within each batch."""
+    offset = 0
+    for records in batches:
+        n = records.shape[0]
+        # Shuffle within the batch; label and image move together since they share a row.
+        perm = rng.permutation(n)
+        yield offset, records[perm, 0].astype(np.float32), None
+        for start in range(0, n, chunk_records):
+            rows = records[perm[start:start + chunk_records], 1:]
+            block = np.empty((rows.shape[0], CHANNELS, HEIGHT, WIDTH), dtype=np.float32)
+            # One pass: uint8 - float32 mean -> float32.
+            np.subtract(rows.reshape(-1, CHANNELS, HEIGHT, WIDTH), mean32, out=block)
+            yield offset + start, None, block
+        offset += n
+
+
+def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True):
+    """Write one HDF5 file from its source batches (uint8 record arrays, or paths); return the count.
+
+    h5py makes the file: ``data`` is a contiguous float32 dataset allocated when created (no fill
+    values written), ``label`` a small one. With raw=True the float32 blocks then go straight to the
+    dataset's byte offset in the file (what H5Dwrite would do for a contiguous, unfiltered dataset,
+    without holding the GIL); with raw=False, or if HDF5 reports no offset, h5py writes them.
+    """
+    batches = [read_records(b) if isinstance(b, str) else b for b in batches]
+    total = sum(b.shape[0] for b in batches)
     tmp = path + ".tmp"
     with h5py.File(tmp, "w") as h5:
-        data = h5.create_dataset("data", shape=(total, CHANNELS, HEIGHT, WIDTH), dtype="<f4")
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.CONTIGUOUS)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+        space = h5py.h5s.create_simple((total, CHANNELS, HEIGHT, WIDTH))
+        dsid = h5py.h5d.create(h5.id, b"data", h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
+        data = h5py.Dataset(dsid)
         label = h5.create_dataset("label", shape=(total, 1), dtype="<f4")
-        offset = 0
-        for src in sources:
-            records = read_records(src)
-            n = records.shape[0]
-            # Shuffle within the batch; label and image move together since they share a row.
-            perm = rng.permutation(n)
-            label[offset:offset + n, 0] = records[perm, 0].astype(np.float32)
-            for start in range(0, n, chunk_records):
-                rows = perm[start:start + chunk_records]
-                block = records[rows, 1:].astype(np.float32).reshape(-1, CHANNELS, HEIGHT, WIDTH)
-                block -= mean32
-                data.write_direct(np.ascontiguousarray(block), dest_sel=np.s_[offset + start:offset + start + len(rows)])
-            offset += n
+        base = dsid.get_offset() if raw else None
+        writer = _Writer(tmp) if base is not None else None
+        row_bytes = PIXELS * 4
+        try:
+            for first, labels, block in _blocks(np, batches, mean32, rng, chunk_records):
+                if labels is not None:
+                    label[first:first + labels.shape[0], 0] = labels
+                elif writer is not None:
+                    writer.put(base + first * row_bytes, block)
+                else:
+                    data.write_direct(block, dest_sel=np.s_[first:first + block.shape[0]])
+        finally:
+            if writer is not None:
+                writer.close()
         h5.attrs["mocha_cloud_layout"] = "data (N,3,32,32) float32 = Julia W x H x C x N; label (N,1) float32 = 1 x N"
     os.replace(tmp, path)
     return total
 
 
-def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None):
+def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, raw=True):
     """Convert the CIFAR-10 binary batches in src into train.hdf5/test.hdf5 and their lists in dest.
 
     Returns a dict with the paths written and the record counts. Files are written under a temporary
@@ -195,11 +279,12 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None):
     stamp_path = os.path.join(dest, STAMP_NAME)
     if os.path.exists(stamp_path):
         os.remove(stamp_path)
-    mean, _ = training_mean(files["train"])
+    mean, _, train_batches = training_mean(files["train"], keep=True)
     mean32 = mean.astype(np.float32)
     rng = np.random.default_rng(seed)
-    n_train = _write_set(h5py, np, paths["train_hdf5"], files["train"], mean32, rng, chunk_records)
-    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records)
+    n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw)
+    del train_batches
+    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records, raw=raw)
     for key in ("train", "test"):
         with open(paths[key + "_list"], "w") as handle:
             handle.write(paths[key + "_hdf5"] + "\n")
