@@ -76,22 +76,21 @@ def main(argv=None):
         coll = collection_path(tmp)
         dest = os.path.join(tmp, "hdf5")
 
-        conv = []
+        conv, dd = [], []
+        target = os.path.join(tmp, "dd.out")
+        block = 1 << 20
+        out_bytes = None
+        # Interleaved, so that the machine's background load falls on both alike.
         for _ in range(args.repeat):
             drop_outputs(dest)
             wall, rss, out = run_measured([sys.executable, "-c", CONVERT, coll, info["batches_dir"], dest])
             conv.append((wall, rss))
-        out_bytes = sum(os.path.getsize(os.path.join(dest, f)) for f in ("train.hdf5", "test.hdf5"))
-        counts = out.split()
-
-        dd = []
-        target = os.path.join(tmp, "dd.out")
-        block = 1 << 20
-        for _ in range(args.repeat):
+            out_bytes = sum(os.path.getsize(os.path.join(dest, f)) for f in ("train.hdf5", "test.hdf5"))
+            counts = out.split()
             if os.path.exists(target):
                 os.remove(target)
             wall, rss, _ = run_measured(
-                ["dd", "if=/dev/zero", f"of={target}", f"bs={block}", f"count={out_bytes // block}", "status=none"]
+                ["dd", "if=/dev/zero", f"of={target}", f"bs={block}", f"count={-(-out_bytes // block)}", "status=none"]
             )
             dd.append((wall, rss))
 

@@ -4,46 +4,11 @@
 """Filters that read a Mocha training log: progress while it runs, metrics when it is done.
 
 Thin wrappers over the pure functions of plugins/module_utils/cifar10.py (unit-tested there).
+Their documentation is in mocha_progress.yml, mocha_metrics.yml and mocha_log_parse.yml beside this file.
 """
 
-DOCUMENTATION = r"""
-name: mocha_progress
-short_description: Where a Mocha training run stands, from its log
-version_added: "0.1.0"
-description:
-  - Reads the text of a Mocha training log (both the Logging.jl format of Mocha's tutorials,
-    C(20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698), and the Memento format of Mocha 0.2+,
-    C([2017-09-14 10:11:12 | info | Mocha]:  TRAIN iter=004600 obj_val=1.07695698)) and returns the
-    iteration, the objective, the last test accuracy, iterations per second, the ETA and a one-line summary.
-  - Companion filters in the same file, C(mocha_log_parse) (the curves) and C(mocha_metrics) (the
-    C(metrics.json) document of a run), take the same input.
-options:
-  _input:
-    description: The log text.
-    type: str
-    required: true
-  max_iter:
-    description: The run's C(max_iter).
-    type: int
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Report progress
-  ansible.builtin.debug:
-    msg: "{{ (log.content | b64decode | mocha.cloud.mocha_progress(70000)).line }}"
-"""
-
-RETURN = r"""
-_value:
-  description: >-
-    A dict with C(iteration), C(max_iter), C(objective), C(last_accuracy), C(last_accuracy_iter), C(it_per_s),
-    C(eta_s), C(percent) and C(line), a human summary.
-  type: dict
-"""
-
-from ansible.errors import AnsibleFilterError  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
+from ansible.errors import AnsibleFilterError
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
 
 
 def _text(value):

@@ -22,7 +22,7 @@ description:
     reproducible; every label moves with its image.
   - The work is vectorised with numpy and written in chunks of O(chunk_records) records, so memory stays
     far below the size of the output.
-  - Idempotent: when the outputs exist and a stamp in O(dest) says they were made from source batches with
+  - Idempotent. When the outputs exist and a stamp in O(dest) says they were made from source batches with
     the same SHA-256 checksums and the same seed, nothing is written.
 requirements:
   - numpy and h5py on the target (Debian and Ubuntu packages C(python3-numpy) and C(python3-h5py)).

@@ -1,0 +1,75 @@
+"""The cifar10 role: defaults/main.yml and meta/argument_specs.yml agree, and its files hang together."""
+
+import re
+
+import yaml
+from conftest import REPO
+
+ROLE = REPO / "roles" / "cifar10"
+
+
+def _load(path):
+    return yaml.safe_load((ROLE / path).read_text())
+
+
+def test_defaults_and_argument_specs_agree():
+    defaults = _load("defaults/main.yml")
+    options = _load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(options), set(defaults) ^ set(options)
+    for name, value in defaults.items():
+        assert name.startswith("cifar10_"), name
+        spec = options[name]
+        assert spec.get("description"), name
+        templated = isinstance(value, str) and "{{" in value
+        if templated:
+            assert "default" not in spec, f"{name}: a templated default is documented in the description, not as default"
+        else:
+            assert spec.get("default") == value, f"{name}: defaults {value!r}, argument_specs {spec.get('default')!r}"
+        kind = {bool: "bool", int: "int", list: "list", dict: "dict"}.get(type(value))
+        if kind and not templated:
+            assert spec["type"] == kind, name
+
+
+def test_choices_cover_the_defaults():
+    options = _load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert options["cifar10_supervisor"]["choices"] == ["auto", "systemd", "nohup"]
+    assert _load("defaults/main.yml")["cifar10_supervisor"] in options["cifar10_supervisor"]["choices"]
+    assert set(options["cifar10_backend"]["choices"]) == {"auto", "gpu", "cpu"}
+
+
+def test_default_download_is_the_real_archive():
+    defaults = _load("defaults/main.yml")
+    assert defaults["cifar10_archive_size"] == 170052171
+    assert defaults["cifar10_archive_md5"] == "c32a1d4ab5d03f1284b67883e8d87530"
+    assert defaults["cifar10_url"].endswith("/cifar-10-binary.tar.gz")
+
+
+def test_every_role_variable_used_is_defined():
+    defaults = set(_load("defaults/main.yml"))
+    used = set()
+    for path in list((ROLE / "tasks").glob("*.yml")) + list((ROLE / "templates").glob("*.j2")):
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.strip().startswith("tags:"))
+        used |= set(re.findall(r"\b(cifar10_[a-z0-9_]+)\b", text))
+    # Registered results and facts the role publishes are not inputs.
+    published = {"cifar10_hdf5", "cifar10_start", "cifar10_metrics", "cifar10_results_dir", "cifar10_status", "cifar10_stop"}
+    missing = used - defaults - published
+    assert not missing, missing
+
+
+def test_script_template_keeps_mochas_example():
+    text = (ROLE / "templates" / "cifar10.jl.j2").read_text()
+    for fragment in (
+        'ConvolutionLayer(name="conv1", n_filter=32, kernel=(5,5), pad=(2,2)',
+        'PoolingLayer(name="pool1", kernel=(3,3), stride=(2,2), neuron=Neurons.ReLU()',
+        'LRNLayer(name="norm1", kernel=3, scale=5e-5, power=0.75, mode=LRNMode.WithinChannel()',
+        'ConvolutionLayer(name="conv3", n_filter=64',
+        'InnerProductLayer(name="ip1", output_dim=10, weight_init=GaussianInitializer(std=0.01)',
+        "weight_regu=L2Regu(250)",
+        'SoftmaxLossLayer(name="softmax"',
+        "regu_coef=0.004, mom_policy=MomPolicy.Fixed(0.9), lr_policy=lr_policy",
+        "add_coffee_break(solver, TrainingSummary(), every_n_iter=",
+        "add_coffee_break(solver, ValidationPerformance(test_net), every_n_iter=",
+        "load_from=",
+    ):
+        assert fragment in text, fragment
+    assert _load("defaults/main.yml")["cifar10_lr_stages"] == [[60000, 0.001], [5000, 0.0001], [5000, 0.00001]]
