@@ -245,6 +245,17 @@ def _error_code(exc):
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
+def home_region(region):
+    """A region that always answers in REGION's partition, to ask which regions exist."""
+    if region.startswith("cn-"):
+        return "cn-north-1"
+    if region.startswith("us-gov-"):
+        return "us-gov-west-1"
+    if region.startswith("us-iso"):
+        return region
+    return "us-east-1"
+
+
 def region_names(ec2):
     """Every region name the account can see, with its opt-in status."""
     resp = ec2.describe_regions(AllRegions=True)

@@ -162,7 +162,7 @@ except ImportError:
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
 
-def plan(module, ec2, quotas_factory):
+def plan(module, ec2, quotas_factory, home_ec2=None):
     """Run every check; returns the result dict or calls fail_json."""
     p = module.params
     region, itype = p["region"], p["instance_type"].strip().lower()
@@ -176,7 +176,7 @@ def plan(module, ec2, quotas_factory):
         module.fail_json(msg=retired, suggested_instance_type=aws_gpu.SUGGESTED_TYPE)
 
     try:
-        regions = aws_gpu.region_names(ec2)
+        regions = aws_gpu.region_names(home_ec2 or ec2)
     except EndpointConnectionError as exc:
         module.fail_json(msg="cannot reach EC2 in region '%s' (%s): check the region name" % (region, exc))
     if region not in regions:
@@ -278,7 +278,8 @@ def main():
         return aws_gpu.boto3_client(service, p["region"], p["endpoint_url"], p["profile"])
 
     try:
-        result = plan(module, client("ec2"), lambda: client("service-quotas"))
+        home = aws_gpu.boto3_client("ec2", aws_gpu.home_region(p["region"]), p["endpoint_url"], p["profile"])
+        result = plan(module, client("ec2"), lambda: client("service-quotas"), home)
     except NoCredentialsError as exc:
         module.fail_json(msg="no AWS credentials (%s): run 'aws configure', or set AWS_PROFILE, or "
                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" % exc)

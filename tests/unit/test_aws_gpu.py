@@ -1,0 +1,317 @@
+"""module_utils/aws_gpu and the aws_gpu_quota / aws_gpu_price modules.
+
+Service Quotas and Pricing are not in moto: their boto3 layer is tested here with botocore's Stubber,
+which checks the exact request parameters and answers with responses shaped like AWS's.
+"""
+
+import datetime
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
+from ansible_collections.mocha.cloud.plugins.modules import aws_gpu_price, aws_gpu_quota
+
+
+def client(service, region="us-east-1"):
+    return boto3.client(
+        service, region_name=region, endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - fake
+    )
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("itype,family,klass", [
+    ("g4dn.xlarge", "g4dn", "G"), ("g6e.48xlarge", "g6e", "G"), ("vt1.3xlarge", "vt1", "G"),
+    ("p5.48xlarge", "p5", "P"), ("p4d.24xlarge", "p4d", "P"), ("G5.XLARGE", "g5", "G"), ("t3.micro", "t3", None),
+])
+def test_family_and_quota_class(itype, family, klass):
+    assert aws_gpu.family_of(itype) == family
+    assert aws_gpu.quota_class(itype) == klass
+
+
+@pytest.mark.parametrize("bad", ["", "g4dn", "xlarge", "g4dn xlarge", None])
+def test_family_rejects_non_types(bad):
+    with pytest.raises(aws_gpu.AwsGpuError, match="not an EC2 instance type"):
+        aws_gpu.family_of(bad)
+
+
+@pytest.mark.parametrize("itype,market,code", [
+    ("g4dn.xlarge", "on-demand", "L-DB2E81BA"), ("p3.2xlarge", "on-demand", "L-417A185B"),
+    ("g5.xlarge", "spot", "L-3819A6DF"), ("p5.48xlarge", "spot", "L-7212CCBC"),
+])
+def test_quota_code(itype, market, code):
+    assert aws_gpu.quota_code(itype, market)[0] == code
+
+
+def test_quota_code_refuses_other_families_and_markets():
+    with pytest.raises(aws_gpu.AwsGpuError, match="no GPU vCPU quota"):
+        aws_gpu.quota_code("t3.micro", "on-demand")
+    with pytest.raises(aws_gpu.AwsGpuError, match="market"):
+        aws_gpu.quota_code("g5.xlarge", "reserved")
+
+
+@pytest.mark.parametrize("itype", ["p2.xlarge", "p2.16xlarge", "g3.4xlarge", "g3s.xlarge"])
+def test_retired_types_suggest_g4dn(itype):
+    msg = aws_gpu.retired_message(itype)
+    assert "retired" in msg and "g4dn.xlarge" in msg and itype in msg
+
+
+@pytest.mark.parametrize("itype", ["g4dn.xlarge", "p3.2xlarge", "g6.xlarge"])
+def test_current_types_are_not_retired(itype):
+    assert aws_gpu.retired_message(itype) is None
+
+
+def test_vcpus_and_verdict():
+    assert aws_gpu.vcpus_needed(4, 3) == 12
+    with pytest.raises(aws_gpu.AwsGpuError):
+        aws_gpu.vcpus_needed(4, 0)
+    assert aws_gpu.quota_verdict(8, 4, 4)
+    assert not aws_gpu.quota_verdict(8, 4, 5)
+    assert not aws_gpu.quota_verdict(0, 0, 4)
+
+
+def test_quota_request_is_exact():
+    req = aws_gpu.quota_request("eu-west-1", "L-DB2E81BA", 7.2)
+    assert req["desired_value"] == 8
+    assert req["cli"] == ("aws service-quotas request-service-quota-increase --service-code ec2 "
+                          "--quota-code L-DB2E81BA --desired-value 8 --region eu-west-1")
+    assert req["console"].endswith("/servicequotas/home/services/ec2/quotas/L-DB2E81BA")
+
+
+def price_item(usd, unit="Hrs"):
+    """One PriceList entry shaped like Pricing GetProducts returns it (a JSON string)."""
+    return json.dumps({
+        "product": {"attributes": {"instanceType": "g4dn.xlarge", "regionCode": "us-east-1"}},
+        "terms": {"OnDemand": {"ABC.JRTCKXETXF": {"priceDimensions": {
+            "ABC.JRTCKXETXF.6YS6EN2CT7": {"unit": unit, "pricePerUnit": {"USD": usd}, "description": "x"},
+        }}}},
+    })
+
+
+def test_parse_price_list():
+    assert aws_gpu.parse_price_list([price_item("0.5260000000")]) == pytest.approx(0.526)
+    assert aws_gpu.parse_price_list([price_item("0.0000000000"), price_item("0.7520000000")]) == pytest.approx(0.752)
+    assert aws_gpu.parse_price_list([price_item("3.0", unit="Quantity")]) is None
+    assert aws_gpu.parse_price_list([]) is None
+
+
+def test_fallback_table_is_dated():
+    price, note = aws_gpu.fallback_price("g4dn.xlarge")
+    assert price == pytest.approx(0.526)
+    assert aws_gpu.PRICE_FALLBACK_DATE in note
+    datetime.date.fromisoformat(aws_gpu.PRICE_FALLBACK_DATE)
+    assert aws_gpu.fallback_price("x9.huge")[0] is None
+    assert aws_gpu.estimate(0.526, 8, 2) == pytest.approx(8.42)
+    assert aws_gpu.estimate(None, 8, 2) is None
+
+
+def test_home_region():
+    assert aws_gpu.home_region("eu-west-3") == "us-east-1"
+    assert aws_gpu.home_region("cn-northwest-1") == "cn-north-1"
+    assert aws_gpu.home_region("us-gov-east-1") == "us-gov-west-1"
+
+
+# --- boto3 layer with Stubber ---------------------------------------------------------------------
+
+
+def test_get_vcpu_quota_applied_then_default():
+    sq = client("service-quotas")
+    with Stubber(sq) as stub:
+        stub.add_response("get_service_quota", {"Quota": {"QuotaCode": "L-DB2E81BA", "Value": 64.0}},
+                          {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
+        assert aws_gpu.get_vcpu_quota(sq, "L-DB2E81BA") == (64.0, "applied")
+        stub.add_client_error("get_service_quota", "NoSuchResourceException", "no applied value")
+        stub.add_response("get_aws_default_service_quota", {"Quota": {"QuotaCode": "L-417A185B", "Value": 0.0}},
+                          {"ServiceCode": "ec2", "QuotaCode": "L-417A185B"})
+        assert aws_gpu.get_vcpu_quota(sq, "L-417A185B") == (0.0, "default")
+        stub.assert_no_pending_responses()
+
+
+def test_get_vcpu_quota_other_errors_propagate():
+    sq = client("service-quotas")
+    with Stubber(sq) as stub:
+        stub.add_client_error("get_service_quota", "AccessDeniedException", "no servicequotas:GetServiceQuota")
+        with pytest.raises(Exception, match="AccessDenied"):
+            aws_gpu.get_vcpu_quota(sq, "L-DB2E81BA")
+
+
+def test_quota_requests_open_and_filed():
+    sq = client("service-quotas")
+    with Stubber(sq) as stub:
+        stub.add_response("list_requested_service_quota_change_history_by_quota", {"RequestedQuotas": [
+            {"Id": "old", "Status": "APPROVED", "DesiredValue": 4.0, "QuotaCode": "L-DB2E81BA"},
+            {"Id": "r-1", "Status": "CASE_OPENED", "DesiredValue": 8.0, "CaseId": "c-9", "QuotaCode": "L-DB2E81BA",
+             "Created": datetime.datetime(2026, 11, 1)},
+        ]}, {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
+        assert aws_gpu.open_quota_request(sq, "L-DB2E81BA") == {
+            "id": "r-1", "status": "CASE_OPENED", "desired_value": 8.0, "case_id": "c-9", "quota_code": "L-DB2E81BA"}
+        stub.add_response("request_service_quota_increase",
+                          {"RequestedQuota": {"Id": "r-2", "Status": "PENDING", "DesiredValue": 8.0, "QuotaCode": "L-DB2E81BA"}},
+                          {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA", "DesiredValue": 8.0})
+        assert aws_gpu.file_quota_request(sq, "L-DB2E81BA", 7.5)["id"] == "r-2"
+        stub.assert_no_pending_responses()
+
+
+def test_on_demand_price_sends_exact_filters():
+    pricing = client("pricing")
+    with Stubber(pricing) as stub:
+        stub.add_response("get_products", {"PriceList": [price_item("0.5260000000")], "FormatVersion": "aws_v1"}, {
+            "ServiceCode": "AmazonEC2", "MaxResults": 10, "Filters": aws_gpu.pricing_filters("g4dn.xlarge", "us-east-1")})
+        assert aws_gpu.on_demand_price(pricing, "g4dn.xlarge", "us-east-1") == pytest.approx(0.526)
+    fields = {f["Field"]: f["Value"] for f in aws_gpu.pricing_filters("g5.xlarge", "eu-west-1")}
+    assert fields["regionCode"] == "eu-west-1" and fields["operatingSystem"] == "Linux" and fields["tenancy"] == "Shared"
+
+
+def test_spot_price_takes_latest_per_zone_then_lowest():
+    ec2 = client("ec2")
+    t = datetime.datetime(2026, 11, 26, 3, 0)
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_spot_price_history", {"SpotPriceHistory": [
+            {"AvailabilityZone": "us-east-1a", "SpotPrice": "0.30", "Timestamp": t},
+            {"AvailabilityZone": "us-east-1a", "SpotPrice": "0.20", "Timestamp": t - datetime.timedelta(hours=5)},
+            {"AvailabilityZone": "us-east-1b", "SpotPrice": "0.25", "Timestamp": t},
+        ]}, {"InstanceTypes": ["g4dn.xlarge"], "ProductDescriptions": ["Linux/UNIX"], "MaxResults": 100})
+        assert aws_gpu.spot_price(ec2, "g4dn.xlarge") == pytest.approx(0.25)
+
+
+G4DN = {
+    "InstanceType": "g4dn.xlarge", "VCpuInfo": {"DefaultVCpus": 4}, "MemoryInfo": {"SizeInMiB": 16384},
+    "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+    "GpuInfo": {"Gpus": [{"Name": "T4", "Manufacturer": "NVIDIA", "Count": 1, "MemoryInfo": {"SizeInMiB": 16384}}]},
+}
+
+
+def test_describe_type_offerings_and_usage():
+    ec2 = client("ec2")
+    with Stubber(ec2) as stub:
+        stub.add_client_error("describe_instance_types", "InvalidInstanceType", "nope")
+        assert aws_gpu.describe_type(ec2, "g9.huge") is None
+        stub.add_response("describe_instance_types", {"InstanceTypes": [G4DN]}, {"InstanceTypes": ["g4dn.xlarge"]})
+        summary = aws_gpu.gpu_summary(aws_gpu.describe_type(ec2, "g4dn.xlarge"))
+        assert (summary["vcpus"], summary["gpu_count"], summary["gpus"][0]["name"]) == (4, 1, "T4")
+
+        stub.add_response("describe_instance_type_offerings", {
+            "InstanceTypeOfferings": [{"InstanceType": "g4dn.xlarge", "Location": "us-east-1b"}], "NextToken": "n1"}, None)
+        stub.add_response("describe_instance_type_offerings", {
+            "InstanceTypeOfferings": [{"InstanceType": "g4dn.xlarge", "Location": "us-east-1a"}]}, None)
+        assert aws_gpu.offered_locations(ec2, "g4dn.xlarge") == ["us-east-1a", "us-east-1b"]
+
+        stub.add_response("describe_instances", {"Reservations": [{"Instances": [
+            {"InstanceType": "g5.2xlarge", "CpuOptions": {"CoreCount": 4, "ThreadsPerCore": 2}},
+            {"InstanceType": "g5.xlarge", "InstanceLifecycle": "spot", "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 2}},
+            {"InstanceType": "p3.2xlarge", "CpuOptions": {"CoreCount": 4, "ThreadsPerCore": 2}},
+            {"InstanceType": "t3.micro", "CpuOptions": {"CoreCount": 1, "ThreadsPerCore": 2}},
+        ]}]}, None)
+        assert aws_gpu.vcpus_in_use(ec2, "G", "on-demand") == 8
+
+
+# --- the modules' logic, with stubbed clients ------------------------------------------------------
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.params = {"region": "us-east-1", "instance_type": "g4dn.xlarge", "count": 1, "market": "on-demand",
+                       "availability_zone": None, "check_quota": True, "quota_vcpus": None, "request_increase": False,
+                       "endpoint_url": None, "profile": None, "hours": 8.0, "fallback": True}
+        self.params.update(params)
+        self.check_mode = check_mode
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs["msg"])
+
+
+def stub_ec2_plan(stub, running=()):
+    stub.add_response("describe_regions", {"Regions": [
+        {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
+        {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]}, {"AllRegions": True})
+    stub.add_response("describe_instance_types", {"InstanceTypes": [G4DN]}, {"InstanceTypes": ["g4dn.xlarge"]})
+    stub.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": [
+        {"InstanceType": "g4dn.xlarge", "Location": "us-east-1a"}]}, None)
+    stub.add_response("describe_instances", {"Reservations": [{"Instances": list(running)}]}, None)
+
+
+def test_quota_module_short_quota_gives_the_request():
+    ec2, sq = client("ec2"), client("service-quotas")
+    with Stubber(ec2) as es, Stubber(sq) as ss:
+        stub_ec2_plan(es)
+        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
+        result = aws_gpu_quota.plan(FakeModule(count=2), ec2, lambda: sq)
+    quota = result["quota"]
+    assert (quota["code"], quota["needed"], quota["sufficient"], result["changed"]) == ("L-DB2E81BA", 8, False, False)
+    assert "--desired-value 8" in result["msg"] and "filed" not in quota
+
+
+def test_quota_module_files_once_and_not_in_check_mode():
+    ec2, sq = client("ec2"), client("service-quotas")
+    with Stubber(ec2) as es, Stubber(sq) as ss:
+        stub_ec2_plan(es)
+        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
+        ss.add_response("list_requested_service_quota_change_history_by_quota", {"RequestedQuotas": []}, None)
+        ss.add_response("request_service_quota_increase", {"RequestedQuota": {"Id": "r-7", "Status": "PENDING"}},
+                        {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA", "DesiredValue": 4.0})
+        result = aws_gpu_quota.plan(FakeModule(request_increase=True), ec2, lambda: sq)
+        ss.assert_no_pending_responses()
+    assert result["changed"] and result["quota"]["filed"]["id"] == "r-7"
+
+    with Stubber(ec2) as es, Stubber(sq) as ss:
+        stub_ec2_plan(es)
+        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
+        ss.add_response("list_requested_service_quota_change_history_by_quota", {"RequestedQuotas": []}, None)
+        result = aws_gpu_quota.plan(FakeModule(check_mode=True, request_increase=True), ec2, lambda: sq)
+        ss.assert_no_pending_responses()  # no request_service_quota_increase was made
+    assert result["changed"] and "filed" not in result["quota"]
+
+
+def test_quota_module_enough_with_usage_counted():
+    ec2 = client("ec2")
+    running = [{"InstanceType": "g4dn.2xlarge", "CpuOptions": {"CoreCount": 4, "ThreadsPerCore": 2}}]
+    with Stubber(ec2) as es:
+        stub_ec2_plan(es, running)
+        result = aws_gpu_quota.plan(FakeModule(quota_vcpus=12), ec2, lambda: None)
+    assert result["quota"]["in_use"] == 8 and result["quota"]["sufficient"]
+    with Stubber(ec2) as es:
+        stub_ec2_plan(es, running)
+        result = aws_gpu_quota.plan(FakeModule(quota_vcpus=11), ec2, lambda: None)
+    assert not result["quota"]["sufficient"] and "--desired-value 12" in result["msg"]
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"instance_type": "p2.xlarge"}, "retired"),
+    ({"region": "mars-1"}, "region 'mars-1' does not exist"),
+    ({"region": "af-south-1"}, "not enabled for this account"),
+])
+def test_quota_module_refusals(params, message):
+    ec2 = client("ec2")
+    with Stubber(ec2) as es:
+        es.add_response("describe_regions", {"Regions": [
+            {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
+            {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]}, {"AllRegions": True})
+        with pytest.raises(Failed, match=message):
+            aws_gpu_quota.plan(FakeModule(**params), ec2, lambda: None)
+
+
+def test_price_module_api_then_fallback():
+    pricing, ec2 = client("pricing"), client("ec2")
+    with Stubber(pricing) as ps:
+        ps.add_response("get_products", {"PriceList": [price_item("0.5260000000")]}, None)
+        result = aws_gpu_price.price(FakeModule(count=2).params, pricing, ec2)
+    assert (result["source"], result["estimate_usd"]) == ("pricing-api", 8.42)
+    with Stubber(pricing) as ps:
+        ps.add_client_error("get_products", "AccessDeniedException", "no pricing:GetProducts")
+        result = aws_gpu_price.price(FakeModule(instance_type="g5.xlarge").params, pricing, ec2)
+    assert result["price_per_hour"] == pytest.approx(1.006)
+    assert aws_gpu.PRICE_FALLBACK_DATE in result["source"] and result["fallback_date"] == aws_gpu.PRICE_FALLBACK_DATE
+    assert any("AccessDenied" in w for w in result["warnings"])
+    with Stubber(pricing) as ps:
+        ps.add_client_error("get_products", "AccessDeniedException", "no")
+        result = aws_gpu_price.price(FakeModule(fallback=False).params, pricing, ec2)
+    assert result["failed"] and "no price" in result["msg"]
