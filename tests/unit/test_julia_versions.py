@@ -231,3 +231,36 @@ def test_upstream_fake_failure(upstream, tmp_path):
     proc = subprocess.run(["make"], cwd=src, capture_output=True, text=True, check=False)
     assert proc.returncode != 0
     assert "FAKE failure" in proc.stderr
+
+
+# --- known-bad table ---------------------------------------------------------------------------------------------
+
+def _table():
+    import yaml
+
+    return yaml.safe_load((REPO / "roles" / "julia_build" / "vars" / "known_bad.yml").read_text())["__julia_build_known_bad"]
+
+
+@pytest.mark.parametrize(
+    "version, ctx, ids",
+    [
+        ("0.6.4", {"distribution": "Debian", "distribution_major_version": "12", "gcc_version": "12.2.0"}, ["llvm-from-source-gcc11-limits"]),
+        ("0.6.4", {"distribution": "Debian", "distribution_major_version": "10", "gcc_version": "8.3.0"}, []),
+        ("0.6.4", {"distribution": "Debian", "gcc_version": ""}, []),  # unknown GCC never matches a GCC rule
+        ("1.5.4", {"gcc_version": "13.3.0", "use_binarybuilder": True}, []),
+        ("1.5.4", {"gcc_version": "13.3.0", "use_binarybuilder": False}, ["llvm-source-build-gcc11-limits"]),
+        ("1.10.10", {"gcc_version": "15.1.1"}, ["gcc15-llvm-headers"]),
+        ("1.10.10", {"gcc_version": "14.2.0"}, []),
+        ("1.12.0", {"gcc_version": "15.1.1"}, []),
+        ("1.10.0", {"distribution": "CentOS", "distribution_major_version": "7", "gcc_version": "4.8.5"}, ["centos7-old-toolchain"]),
+        ("1.10.0", {"distribution": "CentOS", "distribution_major_version": "8", "gcc_version": "8.5.0"}, []),
+    ],
+)
+def test_known_bad_table(version, ctx, ids):
+    assert [e["id"] for e in jv.known_bad(_table(), version, ctx)] == ids
+
+
+def test_known_bad_entries_cite_evidence():
+    for entry in _table():
+        assert entry["evidence"].startswith("https://github.com/JuliaLang/julia/"), entry["id"]
+        assert len(entry["reason"]) > 40
