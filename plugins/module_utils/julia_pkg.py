@@ -200,6 +200,12 @@ function _mc_git(p, args...)
         return ""
     end
 end
+function _mc_free(name)
+    try
+        Pkg.free(name)
+    catch
+    end
+end
 function _mc_pkgjson(name, version, path, rev)
     head = (path != "" && isdir(joinpath(path, ".git"))) ? _mc_git(path, "rev-parse", "HEAD") : ""
     branch = head == "" ? "" : _mc_git(path, "symbolic-ref", "-q", "--short", "HEAD")
@@ -337,10 +343,9 @@ def rm_statements(generation, name):
 
 
 def update_statements(generation, name):
+    """Unpin (when pinned: _mc_free ignores Pkg.free's complaint about an unpinned package), then update."""
     validate_name(name)
-    if generation == LEGACY:
-        return [f"Pkg.free({julia_str(name)})", f"Pkg.update({julia_str(name)})"]
-    return [f"Pkg.free({julia_str(name)})", f"Pkg.update({julia_str(name)})"]
+    return [f"_mc_free({julia_str(name)})", f"Pkg.update({julia_str(name)})"]
 
 
 def build_statements(generation, name):

@@ -13,7 +13,7 @@ description:
   - Works with both generations of Julia's package manager, picked from C(julia --version).
     Julia 0.4 to 0.6 use the old manager (C(Pkg.add), C(Pkg.installed), C(Pkg.dir), C(Pkg.pin),
     C(Pkg.clone), C(Pkg.checkout), C(Pkg.rm), C(Pkg.test)). Julia 0.7 and 1.x use C(using Pkg) with
-    C(PackageSpec) and C(Pkg.dependencies()) (C(Pkg.installed()) before Julia 1.4).
+    C(PackageSpec) and C(Pkg.dependencies), or C(Pkg.installed) before Julia 1.4.
   - Reads the installed state first and changes only what differs. Supports check mode.
   - User values are validated, then passed to Julia only as escaped string literals. Julia answers
     with one line C(MOCHA_CLOUD_JSON {...}).
@@ -73,6 +73,8 @@ options:
     default: {}
 notes:
   - Needs git on the target for reading checkouts and for url installs on the old package manager.
+  - The generated code for the old package manager is written for Julia 0.6 (C(readstring), C(take!));
+    Julia 0.4 and 0.5 are recognised but not expected to work.
   - With O(state=latest) in check mode the module cannot tell whether an update exists and reports
     no change for an installed package.
 seealso:

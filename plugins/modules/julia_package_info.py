@@ -9,8 +9,8 @@ module: julia_package_info
 short_description: List installed Julia packages with their versions
 version_added: "1.0.0"
 description:
-  - Asks Julia's package manager which packages are installed (C(Pkg.installed()) on Julia 0.4 to
-    0.6, C(Pkg.dependencies()) on Julia 1.4 and later, C(Pkg.installed()) on 0.7 to 1.3) and
+  - Asks Julia's package manager which packages are installed (C(Pkg.installed) on Julia 0.4 to
+    0.6, C(Pkg.dependencies) on Julia 1.4 and later, C(Pkg.installed) on 0.7 to 1.3) and
     returns their versions, directories and git state. Changes nothing.
   - The Julia package check a play can assert on.
 author:

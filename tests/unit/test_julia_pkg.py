@@ -176,7 +176,8 @@ def test_pkg3_builders():
     assert jp.rm_statements("legacy", "JLD") == ['Pkg.rm("JLD")']
     assert jp.test_statements("pkg3", "Mocha") == ['Pkg.test("Mocha")']
     assert jp.build_statements("legacy", "Mocha") == ['Pkg.build("Mocha")']
-    assert jp.update_statements("legacy", "Mocha") == ['Pkg.free("Mocha")', 'Pkg.update("Mocha")']
+    assert jp.update_statements("legacy", "Mocha") == ['_mc_free("Mocha")', 'Pkg.update("Mocha")']
+    assert jp.update_statements("pkg3", "Mocha") == ['_mc_free("Mocha")', 'Pkg.update("Mocha")']
 
 
 def test_builders_validate_before_building():
