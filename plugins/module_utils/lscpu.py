@@ -292,3 +292,17 @@ def build_jobs(online_cpus, available_mb, memory_per_job_mb):
     if available_mb is not None and memory_per_job_mb:
         jobs = min(jobs, int(available_mb) // int(memory_per_job_mb))
     return max(1, jobs)
+
+
+def add_build_facts(facts, meminfo, memory_per_job_mb, available_mb=None):
+    """Add memory_total_mb, memory_available_mb, memory_per_job_mb and build_jobs to lscpu facts.
+
+    meminfo is parse_meminfo's dict; available_mb, when given, replaces MemAvailable.
+    """
+    if available_mb is None:
+        available_mb = memory_available_mb(meminfo)
+    facts["memory_total_mb"] = meminfo["MemTotal"] // 1024 if "MemTotal" in meminfo else None
+    facts["memory_available_mb"] = available_mb
+    facts["memory_per_job_mb"] = memory_per_job_mb
+    facts["build_jobs"] = build_jobs(facts["online_cpus"], available_mb, memory_per_job_mb)
+    return facts

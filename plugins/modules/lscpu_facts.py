@@ -174,8 +174,7 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 from ansible_collections.mocha.cloud.plugins.module_utils.lscpu import (  # noqa: E402
     LscpuParseError,
-    build_jobs,
-    memory_available_mb,
+    add_build_facts,
     parse_lscpu_json,
     parse_lscpu_text,
     parse_meminfo,
@@ -237,14 +236,7 @@ def main():
     if available is not None and available < 0:
         module.fail_json(msg=f"memory_available_mb must not be negative, got {available}")
 
-    facts = gather(module)
-    meminfo = read_meminfo()
-    if available is None:
-        available = memory_available_mb(meminfo)
-    facts["memory_total_mb"] = meminfo["MemTotal"] // 1024 if "MemTotal" in meminfo else None
-    facts["memory_available_mb"] = available
-    facts["memory_per_job_mb"] = per_job
-    facts["build_jobs"] = build_jobs(facts["online_cpus"], available, per_job)
+    facts = add_build_facts(gather(module), read_meminfo(), per_job, available)
     module.exit_json(changed=False, ansible_facts={"lscpu": facts})
 
 
