@@ -32,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
-from moto_server import MotoServer  # noqa: E402  (test helper beside the AWS integration tests)
+from moto_server import FakeAws, aws_env  # noqa: E402  (test helpers beside the AWS integration tests)
 
 IMAGE = os.environ.get("MOLECULE_IMAGE", "localhost/mocha-cloud-debian12:latest")
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -107,6 +107,8 @@ def write_vars(work, data, data_port, max_iter):
         "aws_gpu_instance_ssh_cidr": "203.0.113.7/32",
         "aws_gpu_instance_run_id": "pipeline",
         "aws_gpu_instance_owner": "pipeline-test",
+        # Amazon Linux 2023's public parameter, which moto carries (its user is mapped to the container's root).
+        "aws_gpu_instance_ami_ssm_parameter": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
         "aws_gpu_instance_private_key_dir": str(work / "ssh"),
         "julia_build_repo_url": f"file://{work}/julia.git",
         "julia_build_min_free_disk_gb": 1,
@@ -125,10 +127,8 @@ def write_vars(work, data, data_port, max_iter):
     return path
 
 
-def aws_leftovers(endpoint):
-    import boto3
-
-    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
+def aws_leftovers(moto):
+    ec2 = moto.client("ec2")
     tag = [{"Name": "tag:mocha-cloud:project", "Values": ["mocha-cloud"]}]
     live = [i["InstanceId"] for r in ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]
             if i["State"]["Name"] not in ("terminated", "shutting-down")]
@@ -145,26 +145,15 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="mocha-pipeline-", dir="/var/tmp"))
     container = f"mocha-pipeline-{os.getpid()}"
-    env = dict(os.environ)
-    (work / "aws").mkdir()
-    (work / "aws/credentials").write_text("")
-    (work / "aws/config").write_text("")
     data_proc = None
-    moto = MotoServer()
+    moto = FakeAws(work)
     try:
         moto.start()
-        env.update({
-            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "AWS_SHARED_CREDENTIALS_FILE": str(work / "aws/credentials"), "AWS_CONFIG_FILE": str(work / "aws/config"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "false",
+        env = aws_env(moto.endpoint, work) | {
+            "AWS_REGION": "us-east-1",
             "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
-            "CONTAINERS_CONF": env.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
-        })
-        os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                                "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-                                                "AWS_EC2_METADATA_DISABLED")})
+            "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
+        }
         data = make_fixtures(work)
         data_proc, data_port = start_data_server(work)
         sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -202,7 +191,7 @@ def main():
         down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
         print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
         check(down.returncode == 0, "teardown succeeded")
-        left = aws_leftovers(moto.endpoint)
+        left = aws_leftovers(moto)
         check(not any(left.values()), f"nothing left in AWS after teardown: {left}")
 
         first, second = times

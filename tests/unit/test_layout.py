@@ -4,7 +4,6 @@ import subprocess
 import tarfile
 
 import yaml
-
 from conftest import REPO
 
 
