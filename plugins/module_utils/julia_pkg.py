@@ -164,7 +164,7 @@ def pkg_generation(version_tuple):
     return PKG3
 
 
-def version_options(text):
+def version_options(text=None):
     """Return the julia options the modules use for every run (no startup file, no colour)."""
     return ["--startup-file=no", "--color=no"]
 
@@ -472,7 +472,7 @@ class JuliaRunner:
                 rc=rc, stdout=out, stderr=err,
             )
         try:
-            major, minor, patch, text = parse_julia_version(out + err)
+            major, minor, _patch, text = parse_julia_version(out + err)
             return text, pkg_generation((major, minor))
         except JuliaPkgError as exc:
             self.module.fail_json(msg=str(exc), rc=rc, stdout=out, stderr=err)

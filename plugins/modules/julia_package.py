@@ -21,7 +21,7 @@ description:
     (the branch O(rev), or C(pinned.<rev>) for tags and commits), and a package installed at
     O(version) is pinned with C(Pkg.pin), which also puts it on a branch, never a detached HEAD.
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 options:
   name:
     description: Package name without the C(.jl) suffix, for example C(Mocha).

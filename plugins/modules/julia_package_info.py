@@ -14,7 +14,7 @@ description:
     returns their versions, directories and git state. Changes nothing.
   - The Julia package check a play can assert on.
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 options:
   name:
     description: Only report these packages (default all installed ones).
