@@ -95,7 +95,7 @@ def family_of(instance_type):
     match = _TYPE_RE.match((instance_type or "").strip().lower())
     if not match:
         raise AwsGpuError(
-            "'%s' is not an EC2 instance type (expected FAMILY.SIZE, e.g. %s)" % (instance_type, SUGGESTED_TYPE)
+            f"'{instance_type}' is not an EC2 instance type (expected FAMILY.SIZE, e.g. {SUGGESTED_TYPE})"
         )
     return match.group(1)
 
@@ -113,12 +113,11 @@ def quota_class(instance_type):
 def quota_code(instance_type, market):
     """(code, name) of the Service Quotas vCPU quota that limits this type on this market."""
     if market not in ("on-demand", "spot"):
-        raise AwsGpuError("market must be on-demand or spot, not '%s'" % market)
+        raise AwsGpuError(f"market must be on-demand or spot, not '{market}'")
     klass = quota_class(instance_type)
     if klass is None:
         raise AwsGpuError(
-            "%s is not in a G, VT or P family: no GPU vCPU quota applies (GPU types: g4dn, g5, g6, g6e, p3, p4d, p5)"
-            % instance_type
+            f"{instance_type} is not in a G, VT or P family: no GPU vCPU quota applies (GPU types: g4dn, g5, g6, g6e, p3, p4d, p5)"
         )
     return QUOTA_CODES[(market, klass)]
 
@@ -128,9 +127,8 @@ def retired_message(instance_type):
     family = family_of(instance_type)
     if family in RETIRED_FAMILIES:
         return (
-            "%s is a retired instance family (%s, %s): AWS no longer launches it. "
-            "Use a current GPU type instead, e.g. aws_gpu_instance_type: %s (NVIDIA T4, 4 vCPUs, 16 GiB GPU memory)."
-            % (instance_type, family, RETIRED_FAMILIES[family], SUGGESTED_TYPE)
+            f"{instance_type} is a retired instance family ({family}, {RETIRED_FAMILIES[family]}): AWS no longer launches it. "
+            f"Use a current GPU type instead, e.g. aws_gpu_instance_type: {SUGGESTED_TYPE} (NVIDIA T4, 4 vCPUs, 16 GiB GPU memory)."
         )
     return None
 
@@ -138,7 +136,7 @@ def retired_message(instance_type):
 def vcpus_needed(vcpus_per_instance, count):
     """vCPUs that COUNT instances of a type with VCPUS_PER_INSTANCE default vCPUs take from the quota."""
     if count < 1:
-        raise AwsGpuError("count must be at least 1, not %s" % count)
+        raise AwsGpuError(f"count must be at least 1, not {count}")
     return int(vcpus_per_instance) * int(count)
 
 
@@ -150,10 +148,9 @@ def quota_request(region, code, desired):
         "quota_code": code,
         "desired_value": desired,
         "region": region,
-        "cli": "aws service-quotas request-service-quota-increase --service-code ec2 --quota-code %s "
-        "--desired-value %d --region %s" % (code, desired, region),
-        "console": "https://%s.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/%s"
-        % (region, code),
+        "cli": "aws service-quotas request-service-quota-increase --service-code ec2 "
+        f"--quota-code {code} --desired-value {desired} --region {region}",
+        "console": f"https://{region}.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/{code}",
     }
 
 
@@ -224,10 +221,8 @@ def fallback_price(instance_type):
     """(price, note) from the dated fallback table, or (None, note)."""
     price = PRICE_FALLBACK.get(instance_type)
     if price is None:
-        return None, "no fallback price for %s (table of %s, %s)" % (
-            instance_type, PRICE_FALLBACK_DATE, PRICE_FALLBACK_REGION)
-    return price, "fallback table dated %s (%s on-demand Linux list prices)" % (
-        PRICE_FALLBACK_DATE, PRICE_FALLBACK_REGION)
+        return None, f"no fallback price for {instance_type} (table of {PRICE_FALLBACK_DATE}, {PRICE_FALLBACK_REGION})"
+    return price, f"fallback table dated {PRICE_FALLBACK_DATE} ({PRICE_FALLBACK_REGION} on-demand Linux list prices)"
 
 
 def estimate(price_per_hour, hours, count):

@@ -114,10 +114,10 @@ msg:
   type: str
 """
 
-import traceback
+import traceback  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402 (after DOCUMENTATION)
 
 try:
     import boto3  # noqa: F401  pylint: disable=unused-import
@@ -139,14 +139,14 @@ def price(params, pricing, ec2):
         on_demand = aws_gpu.on_demand_price(pricing, itype, region)
         source = "pricing-api"
         if on_demand is None:
-            problems.append("the Pricing API lists no on-demand Linux price for %s in %s" % (itype, region))
+            problems.append(f"the Pricing API lists no on-demand Linux price for {itype} in {region}")
     except (ClientError, BotoCoreError, ValueError, KeyError) as exc:
-        problems.append("Pricing API: %s" % exc)
+        problems.append(f"Pricing API: {exc}")
 
     result = {"changed": False}
     if on_demand is None:
         if not params["fallback"]:
-            return dict(failed=True, msg="no price for %s in %s: %s" % (itype, region, "; ".join(problems)))
+            return dict(failed=True, msg="no price for {} in {}: {}".format(itype, region, "; ".join(problems)))
         on_demand, note = aws_gpu.fallback_price(itype)
         source = note
         result["fallback_date"] = aws_gpu.PRICE_FALLBACK_DATE
@@ -156,11 +156,11 @@ def price(params, pricing, ec2):
             spot = aws_gpu.spot_price(ec2, itype)
         except (ClientError, BotoCoreError, ValueError, KeyError) as exc:
             spot = None
-            problems.append("spot price history: %s" % exc)
+            problems.append(f"spot price history: {exc}")
         if spot is not None:
             hourly, source = spot, "spot-price-history"
         else:
-            problems.append("no spot price for %s in %s: showing the on-demand price as the ceiling" % (itype, region))
+            problems.append(f"no spot price for {itype} in {region}: showing the on-demand price as the ceiling")
     estimate = aws_gpu.estimate(hourly, params["hours"], params["count"])
     result.update(
         price_per_hour=hourly,
@@ -171,10 +171,10 @@ def price(params, pricing, ec2):
     if problems:
         result["warnings"] = problems
     if hourly is None:
-        result["msg"] = "price of %s in %s unknown (%s)" % (itype, region, source)
+        result["msg"] = f"price of {itype} in {region} unknown ({source})"
     else:
-        result["msg"] = "%s %s in %s: %.4f USD/h (%s); %d x %g h = about %.2f USD" % (
-            params["market"], itype, region, hourly, source, params["count"], params["hours"], estimate)
+        result["msg"] = (f"{params['market']} {itype} in {region}: {hourly:.4f} USD/h ({source}); "
+                         f"{params['count']} x {params['hours']:g} h = about {estimate:.2f} USD")
     return result
 
 
@@ -197,7 +197,7 @@ def main():
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     p = module.params
     if p["count"] < 1 or p["hours"] <= 0:
-        module.fail_json(msg="count must be >= 1 and hours > 0 (got count=%s, hours=%s)" % (p["count"], p["hours"]))
+        module.fail_json(msg="count must be >= 1 and hours > 0 (got count={}, hours={})".format(p["count"], p["hours"]))
     pricing = aws_gpu.boto3_client("pricing", p["pricing_region"], p["endpoint_url"], p["profile"])
     ec2 = aws_gpu.boto3_client("ec2", p["region"], p["endpoint_url"], p["profile"])
     result = price(p, pricing, ec2)

@@ -146,10 +146,10 @@ msg:
   type: str
 """
 
-import traceback
+import traceback  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402 (after DOCUMENTATION)
 
 try:
     import boto3  # noqa: F401  pylint: disable=unused-import
@@ -178,36 +178,33 @@ def plan(module, ec2, quotas_factory, home_ec2=None):
     try:
         regions = aws_gpu.region_names(home_ec2 or ec2)
     except EndpointConnectionError as exc:
-        module.fail_json(msg="cannot reach EC2 in region '%s' (%s): check the region name" % (region, exc))
+        module.fail_json(msg=f"cannot reach EC2 in region '{region}' ({exc}): check the region name")
     if region not in regions:
-        module.fail_json(msg="region '%s' does not exist; regions: %s" % (region, ", ".join(sorted(regions))))
+        module.fail_json(msg="region '{}' does not exist; regions: {}".format(region, ", ".join(sorted(regions))))
     if regions[region] == "not-opted-in":
-        module.fail_json(msg="region '%s' is not enabled for this account: opt in first (Account settings > "
-                             "AWS Regions) or pick another region" % region)
+        module.fail_json(msg=f"region '{region}' is not enabled for this account: opt in first (Account settings > "
+                             "AWS Regions) or pick another region")
 
     info = aws_gpu.describe_type(ec2, itype)
     if info is None:
-        module.fail_json(msg="EC2 does not know the instance type '%s' in %s; try %s"
-                             % (itype, region, aws_gpu.SUGGESTED_TYPE))
+        module.fail_json(msg=f"EC2 does not know the instance type '{itype}' in {region}; try {aws_gpu.SUGGESTED_TYPE}")
     summary = aws_gpu.gpu_summary(info)
     summary["family"] = family
     if summary["gpu_count"] < 1:
-        module.fail_json(msg="%s has no GPU (no GpuInfo in DescribeInstanceTypes); pick a GPU type such as %s"
-                             % (itype, aws_gpu.SUGGESTED_TYPE), instance=summary)
+        module.fail_json(msg=f"{itype} has no GPU (no GpuInfo in DescribeInstanceTypes); pick a GPU type such as {aws_gpu.SUGGESTED_TYPE}", instance=summary)
 
     zones = aws_gpu.offered_locations(ec2, itype, "availability-zone")
     if not zones:
-        module.fail_json(msg="%s is not offered in %s; pick another region or type (e.g. %s)"
-                             % (itype, region, aws_gpu.SUGGESTED_TYPE), instance=summary)
+        module.fail_json(msg=f"{itype} is not offered in {region}; pick another region or type (e.g. {aws_gpu.SUGGESTED_TYPE})",
+                         instance=summary)
     az = p["availability_zone"]
     if az and az not in zones:
-        module.fail_json(msg="%s is not offered in availability zone %s; it is offered in: %s"
-                             % (itype, az, ", ".join(zones)), instance=summary, offered_in=zones)
+        module.fail_json(msg=f"{itype} is not offered in availability zone {az}; it is offered in: {', '.join(zones)}",
+                         instance=summary, offered_in=zones)
 
     result = {"changed": False, "instance": summary, "offered_in": zones, "quota": {"checked": False}}
     if not p["check_quota"] and p["quota_vcpus"] is None:
-        result["msg"] = "%s (%d GPU, %s vCPUs) is offered in %s; quota not checked" % (
-            itype, summary["gpu_count"], summary["vcpus"], region)
+        result["msg"] = f"{itype} ({summary['gpu_count']} GPU, {summary['vcpus']} vCPUs) is offered in {region}; quota not checked"
         return result
 
     code, name = aws_gpu.quota_code(itype, p["market"])
@@ -224,31 +221,29 @@ def plan(module, ec2, quotas_factory, home_ec2=None):
              "in_use": in_use, "needed": needed, "sufficient": sufficient}
     result["quota"] = quota
     if sufficient:
-        result["msg"] = "%s x %s needs %d vCPUs (%d in use) of quota %s '%s' = %g: enough" % (
-            p["count"], itype, needed, in_use, code, name, value)
+        result["msg"] = f"{p['count']} x {itype} needs {needed} vCPUs ({in_use} in use) of quota {code} '{name}' = {value:g}: enough"
         return result
 
     request = aws_gpu.quota_request(region, code, in_use + needed)
     quota["request"] = request
     result["msg"] = (
-        "vCPU quota too low in %s: %d x %s needs %d vCPUs, %d already in use, quota %s '%s' is %g. "
-        "Request %d vCPUs: %s (or the console: %s)"
-        % (region, p["count"], itype, needed, in_use, code, name, value, request["desired_value"],
-           request["cli"], request["console"]))
+        f"vCPU quota too low in {region}: {p['count']} x {itype} needs {needed} vCPUs, {in_use} already in use, "
+        f"quota {code} '{name}' is {value:g}. Request {request['desired_value']} vCPUs: {request['cli']} "
+        f"(or the console: {request['console']})")
     if p["request_increase"]:
         if quotas is None:
             quotas = quotas_factory()
         existing = aws_gpu.open_quota_request(quotas, code)
         if existing:
             quota["filed"] = existing
-            result["msg"] += ". An increase request is already open: %s (%s)" % (existing["id"], existing["status"])
+            result["msg"] += ". An increase request is already open: {} ({})".format(existing["id"], existing["status"])
         elif module.check_mode:
             result["changed"] = True
             result["msg"] += ". Check mode: the request would be filed now"
         else:
             quota["filed"] = aws_gpu.file_quota_request(quotas, code, request["desired_value"])
             result["changed"] = True
-            result["msg"] += ". Filed request %s (%s)" % (quota["filed"]["id"], quota["filed"]["status"])
+            result["msg"] += ". Filed request {} ({})".format(quota["filed"]["id"], quota["filed"]["status"])
     return result
 
 
@@ -272,7 +267,7 @@ def main():
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     p = module.params
     if p["count"] < 1:
-        module.fail_json(msg="count must be at least 1, not %d" % p["count"])
+        module.fail_json(msg=f"count must be at least 1, not {p['count']}")
 
     def client(service):
         return aws_gpu.boto3_client(service, p["region"], p["endpoint_url"], p["profile"])
@@ -281,10 +276,10 @@ def main():
         home = aws_gpu.boto3_client("ec2", aws_gpu.home_region(p["region"]), p["endpoint_url"], p["profile"])
         result = plan(module, client("ec2"), lambda: client("service-quotas"), home)
     except NoCredentialsError as exc:
-        module.fail_json(msg="no AWS credentials (%s): run 'aws configure', or set AWS_PROFILE, or "
-                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" % exc)
+        module.fail_json(msg=f"no AWS credentials ({exc}): run 'aws configure', or set AWS_PROFILE, or "
+                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     except (ClientError, BotoCoreError) as exc:
-        module.fail_json(msg="AWS call failed while planning %s in %s: %s" % (p["instance_type"], p["region"], exc),
+        module.fail_json(msg="AWS call failed while planning {} in {}: {}".format(p["instance_type"], p["region"], exc),
                          exception=traceback.format_exc())
     module.exit_json(**result)
 

@@ -9,10 +9,9 @@ import json
 
 import boto3
 import pytest
-from botocore.stub import Stubber
-
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
 from ansible_collections.mocha.cloud.plugins.modules import aws_gpu_price, aws_gpu_quota
+from botocore.stub import Stubber
 
 
 def client(service, region="us-east-1"):

@@ -1,7 +1,6 @@
 """roles/aws_gpu_instance: meta/argument_specs.yml is kept in step with defaults/main.yml."""
 
 import yaml
-
 from conftest import REPO
 
 ROLE = REPO / "roles" / "aws_gpu_instance"

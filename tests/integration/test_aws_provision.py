@@ -1,0 +1,258 @@
+"""provision.yml / aws_ec2.yml / teardown.yml against a moto server (the fake AWS), never real AWS.
+
+One moto server per module (reset between tests). Service Quotas and Pricing are not in moto, so
+these runs set aws_gpu_instance_check_quota/show_price false (or inject a quota with
+aws_gpu_instance_quota_vcpus); the boto3 layer for them is tested with Stubber in tests/unit.
+"""
+
+import json
+import re
+import stat
+import subprocess
+
+import pytest
+from moto_server import REPO, FakeAws, aws_env, run_playbook, sealed_env
+
+AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # carried by moto itself
+TEST_PARAM = "/mocha-test/dlami-ubuntu/ami-id"  # moto refuses to put /aws/... names: a stand-in name
+UBUNTU_DLAMI = "ami-dca37ea5"  # "Deep Learning AMI Ubuntu Linux - 2.4_Oct2017" in moto's fake AMI list
+CIDR = "203.0.113.7/32"
+
+
+@pytest.fixture(scope="module")
+def fake_aws(tmp_path_factory):
+    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(fake_aws, tmp_path):
+    fake_aws.reset()
+    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
+    fake_aws.tmp = tmp_path
+    return fake_aws
+
+
+def base_vars(tmp_path, **overrides):
+    extra = {
+        "aws_gpu_instance_check_quota": False,
+        "aws_gpu_instance_show_price": False,
+        "aws_gpu_instance_ssh_cidr": CIDR,
+        "aws_gpu_instance_ami_ssm_parameter": AL2023,
+        "aws_gpu_instance_private_key_dir": str(tmp_path / "keys"),
+        "aws_gpu_instance_max_hours": 2,
+    }
+    extra.update(overrides)
+    return extra
+
+
+def recap(out):
+    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out)
+    assert match, out[-3000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=False))
+
+
+def live(aws):
+    """Everything of ours or not that is still there: live instances, non-default SGs, key pairs, templates."""
+    ec2 = aws.client("ec2")
+    instances = [
+        i for r in ec2.describe_instances(
+            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+        )["Reservations"] for i in r["Instances"]
+    ]
+    groups = [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"]
+    keys = ec2.describe_key_pairs()["KeyPairs"]
+    templates = ec2.describe_launch_templates()["LaunchTemplates"]
+    return {"instances": instances, "groups": groups, "keys": keys, "templates": templates}
+
+
+def assert_nothing_left(aws):
+    left = live(aws)
+    assert not any(left.values()), {k: len(v) for k, v in left.items()}
+
+
+def tags(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def test_provision_inventory_teardown(aws):
+    ec2 = aws.client("ec2")
+    # An untagged bystander in the same account: teardown must never touch it.
+    bystander_sg = ec2.create_security_group(GroupName="someone-else", Description="not ours")["GroupId"]
+    ec2.create_key_pair(KeyName="someone-else")
+    bystander = ec2.run_instances(ImageId="ami-0d27e0fb3bac4d724", InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    bystander_id = bystander["Instances"][0]["InstanceId"]
+
+    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"))
+    assert out.returncode == 0, out.stdout[-4000:]
+    assert recap(out.stdout)["changed"] >= 3
+
+    left = live(aws)
+    (inst,) = [i for i in left["instances"] if tags(i).get("mocha-cloud:run-id") == "it1"]
+    itags = tags(inst)
+    assert inst["InstanceType"] == "g4dn.xlarge"
+    assert itags["mocha-cloud:project"] == "mocha-cloud"
+    assert itags["mocha-cloud:ansible-user"] == "ec2-user"  # AL2023 family
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", itags["mocha-cloud:expires-at"])
+    assert itags["mocha-cloud:owner"].startswith("arn:aws:")
+    assert inst["MetadataOptions"]["HttpTokens"] == "required"
+    behaviour = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="instanceInitiatedShutdownBehavior")
+    assert behaviour["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+    user_data = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="userData")["UserData"]["Value"]
+    import base64
+
+    cloud_config = base64.b64decode(user_data).decode()
+    assert "OnCalendar=" + itags["mocha-cloud:expires-at"].replace("T", " ").replace("Z", " UTC") in cloud_config
+    assert "[shutdown, -P, \"+120\"]" in cloud_config
+    (root,) = [b for b in inst["BlockDeviceMappings"] if b["DeviceName"] == inst["RootDeviceName"]]
+    volume = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
+    assert (volume["VolumeType"], volume["Size"], volume["Encrypted"]) == ("gp3", 100, True)
+
+    (group,) = [g for g in left["groups"] if g["GroupName"] == "mocha-cloud-it1"]
+    ingress = [(p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissions"]]
+    assert ingress == [(22, 22, [CIDR])]
+    key_file = aws.tmp / "keys" / "mocha-cloud-it1.pem"
+    assert key_file.read_text().startswith("-----BEGIN")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    # The dynamic inventory puts the host in gpu_hosts, with the user and key from its tags.
+    inv = subprocess.run(
+        ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--graph"], cwd=REPO, env=aws.env,
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert inv.returncode == 0, inv.stderr
+    host = f"mocha-cloud-it1-{inst['InstanceId']}"
+    gpu_section = inv.stdout.split("@gpu_hosts:")[1].split("|--@")[0]
+    assert host in gpu_section, inv.stdout
+    assert bystander_id not in inv.stdout
+    hostvars = json.loads(subprocess.run(
+        ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--host", host], cwd=REPO, env=aws.env,
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout)
+    assert hostvars["ansible_user"] == "ec2-user"
+    assert hostvars["ansible_host"] in (inst.get("PublicDnsName"), inst.get("PublicIpAddress"))
+    assert hostvars["ansible_ssh_private_key_file"] == str(key_file)
+    assert hostvars["ec2_tags"]["mocha-cloud:run-id"] == "it1"
+
+    # Converged: a second run with the same run id changes nothing.
+    again = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"))
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert recap(again.stdout)["changed"] == 0, again.stdout[-4000:]
+
+    down = run_playbook("playbooks/teardown.yml", aws.env, {})
+    assert down.returncode == 0, down.stdout[-4000:]
+    assert f"instance {inst['InstanceId']}" in down.stdout
+    assert "security group " + group["GroupId"] in down.stdout
+    assert "key pair mocha-cloud-it1" in down.stdout
+    left = live(aws)
+    assert [i["InstanceId"] for i in left["instances"]] == [bystander_id]
+    assert [g["GroupId"] for g in left["groups"]] == [bystander_sg]
+    assert [k["KeyName"] for k in left["keys"]] == ["someone-else"]
+
+    # Idempotent: nothing more to remove, nothing changed.
+    down_again = run_playbook("playbooks/teardown.yml", aws.env, {})
+    assert down_again.returncode == 0, down_again.stdout[-4000:]
+    assert recap(down_again.stdout)["changed"] == 0
+    assert "Nothing to remove" in down_again.stdout
+
+
+def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
+    ssm = aws.client("ssm")
+    ssm.put_parameter(Name=TEST_PARAM, Value=UBUNTU_DLAMI, Type="String")
+    pub = tmp_path / "id_test.pub"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id_test")], check=True)
+    extra = base_vars(
+        tmp_path, aws_gpu_instance_run_id="spot1", aws_gpu_instance_count=2, aws_gpu_instance_market="spot",
+        aws_gpu_instance_ami_ssm_parameter=TEST_PARAM, aws_gpu_instance_public_key_file=str(pub),
+    )
+    out = run_playbook("playbooks/provision.yml", aws.env, extra)
+    assert out.returncode == 0, out.stdout[-4000:]
+    other = run_playbook("playbooks/provision.yml", aws.env, base_vars(tmp_path, aws_gpu_instance_run_id="keep"))
+    assert other.returncode == 0, other.stdout[-4000:]
+
+    ours = [i for i in live(aws)["instances"] if tags(i).get("mocha-cloud:run-id") == "spot1"]
+    assert len(ours) == 2
+    assert {tags(i)["mocha-cloud:ansible-user"] for i in ours} == {"ubuntu"}
+    assert {i["ImageId"] for i in ours} == {UBUNTU_DLAMI}
+    assert all("mocha-cloud:ssh-key-file" not in tags(i) for i in ours)  # imported key: no private key here
+    (key,) = aws.client("ec2").describe_key_pairs(KeyNames=["mocha-cloud-spot1"])["KeyPairs"]
+    assert key["KeyName"] == "mocha-cloud-spot1"
+
+    down = run_playbook("playbooks/teardown.yml", aws.env, {"aws_gpu_instance_teardown_run_id": "spot1"})
+    assert down.returncode == 0, down.stdout[-4000:]
+    left = live(aws)
+    assert {tags(i)["mocha-cloud:run-id"] for i in left["instances"]} == {"keep"}
+    assert [g["GroupName"] for g in left["groups"]] == ["mocha-cloud-keep"]
+    assert [k["KeyName"] for k in left["keys"]] == ["mocha-cloud-keep"]
+    assert not left["templates"]
+
+
+NEGATIVE = {
+    "retired type": ({"aws_gpu_instance_type": "p2.xlarge"}, r"p2\.xlarge is a retired instance family.*g4dn\.xlarge"),
+    "unknown region": ({"aws_gpu_instance_region": "us-nowhere-1"}, r"region 'us-nowhere-1' does not exist"),
+    "world ssh": ({"aws_gpu_instance_ssh_cidr": "0.0.0.0/0"}, r"Refusing to open SSH to 0\.0\.0\.0/0"),
+    "quota too low": (
+        {"aws_gpu_instance_quota_vcpus": 0},
+        r"vCPU quota too low in us-east-1.*L-DB2E81BA.*--desired-value 4 --region us-east-1",
+    ),
+    "ami parameter missing": (
+        {"aws_gpu_instance_ami_ssm_parameter": "/aws/service/deeplearning/ami/x86_64/no-such-ami/latest/ami-id"},
+        r"AMI parameter /aws/service/deeplearning/ami/x86_64/no-such-ami/latest/ami-id not found in us-east-1",
+    ),
+    "not a gpu type": ({"aws_gpu_instance_type": "t3.micro"}, r"t3\.micro has no GPU"),
+    "az without the type": ({"aws_gpu_instance_availability_zone": "us-east-1e"}, r"not offered in availability zone us-east-1e"),
+}
+
+
+@pytest.mark.parametrize("case", list(NEGATIVE))
+def test_refused_before_anything_is_made(aws, case):
+    overrides, message = NEGATIVE[case]
+    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, **overrides))
+    assert out.returncode != 0
+    assert re.search(message, " ".join(out.stdout.split())), out.stdout[-4000:]
+    assert_nothing_left(aws)
+
+
+def test_missing_credentials_say_how_to_configure(aws):
+    env = aws_env(aws.endpoint, aws.tmp, credentials=False)
+    out = run_playbook("playbooks/provision.yml", env, base_vars(aws.tmp))
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "AWS credentials do not work" in flat and "aws configure" in flat, out.stdout[-4000:]
+    assert_nothing_left(aws)
+
+
+def test_quota_request_is_reported_not_filed_by_default(aws):
+    out = run_playbook("playbooks/quota.yml", aws.env, {
+        "aws_gpu_instance_quota_vcpus": 4, "aws_gpu_instance_count": 2, "aws_gpu_instance_type": "g5.xlarge",
+    })
+    assert out.returncode == 0, out.stdout[-4000:]
+    flat = " ".join(out.stdout.split())
+    assert "needs 8 vCPUs" in flat and "--desired-value 8" in flat, flat[-3000:]
+    assert "USD" in flat  # price from the dated fallback table: moto has no Pricing API
+
+
+def test_failure_mid_provision_removes_what_the_run_made(aws, tmp_path):
+    bad_key = tmp_path / "broken.pub"
+    bad_key.write_text("this is not a public key\n")
+    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(tmp_path, aws_gpu_instance_public_key_file=str(bad_key)))
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "Provisioning failed at 'Provision | Key pair" in flat, out.stdout[-4000:]
+    assert "security group mocha-cloud-default" in flat
+    assert_nothing_left(aws)
+
+
+def test_missing_endpoint_fails_closed(aws, tmp_path):
+    # The harness refuses to build an environment without the local fake endpoint ...
+    with pytest.raises(RuntimeError, match="refusing"):
+        aws_env(None, tmp_path)
+    # ... and even run without it, every AWS call hits the closed proxy port: nothing leaves this machine.
+    before = aws.request_count()
+    out = run_playbook("playbooks/provision.yml", sealed_env(tmp_path), base_vars(tmp_path), timeout=180)
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "AWS credentials do not work" in flat, out.stdout[-4000:]
+    assert re.search(r"127\.0\.0\.1:9|proxy|Could not connect", flat, re.IGNORECASE), flat[-3000:]
+    assert aws.request_count() == before
