@@ -75,6 +75,7 @@ _value:
     install_cudnn: {description: Whether cuDNN is installed., type: bool}
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible_collections.mocha.cloud.plugins.module_utils.cuda_matrix import (  # noqa: E402 (after the docs, as ansible does)
     decide,
     gpus_from_lspci,
@@ -86,7 +87,8 @@ from ansible_collections.mocha.cloud.plugins.module_utils.cuda_matrix import (  
 def cuda_decide(nvidia, lspci="", assume_gpu="", driver_branch="auto", cuda_version="auto", cudnn=False,
                 required=False):
     return decide(nvidia=nvidia, lspci_text=lspci, assume_gpu=assume_gpu, driver_pin=driver_branch,
-                  cuda_pin=cuda_version, cudnn=bool(cudnn), required=bool(required))
+                  cuda_pin=cuda_version, cudnn=boolean(cudnn, strict=False),
+                  required=boolean(required, strict=False))
 
 
 def cuda_recommend(cc):
