@@ -10,7 +10,6 @@ Nothing here imports boto3 at module level: the modules check for it themselves.
 """
 
 
-
 import json
 import math
 import re
@@ -369,7 +368,7 @@ def spot_price(ec2, instance_type, availability_zone=None):
         stamp = str(entry.get("Timestamp"))
         if zone not in latest or stamp > latest[zone][0]:
             latest[zone] = (stamp, float(entry["SpotPrice"]))
-    return min(p for _, p in latest.values()) if latest else None
+    return min(price for _stamp, price in latest.values()) if latest else None
 
 
 def boto3_client(service, region, endpoint_url=None, profile=None):

@@ -3,8 +3,6 @@
 # Copyright: (c) 2026, mocha-cloud contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 ---
 module: aws_gpu_price
@@ -18,7 +16,7 @@ description:
     its date and region, and says so in RV(source). With I(fallback=false) it fails instead.
   - Returns an estimate for I(count) instances running I(hours) hours. Never changes anything.
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 options:
   region:
     description: AWS region the instance runs in.

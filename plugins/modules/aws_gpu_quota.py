@@ -3,8 +3,6 @@
 # Copyright: (c) 2026, mocha-cloud contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 ---
 module: aws_gpu_quota
@@ -24,7 +22,7 @@ description:
   - Failures of the planning checks are reported with C(failed=true) and a message that says how to fix them.
     A quota that is too low is not a failure of the module; see RV(quota.sufficient).
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 options:
   region:
     description: AWS region, e.g. C(us-east-1).
@@ -130,7 +128,9 @@ quota:
     code: {description: Service Quotas code., type: str, sample: L-DB2E81BA}
     name: {description: Quota name., type: str, sample: Running On-Demand G and VT instances}
     value: {description: The quota in vCPUs., type: float, sample: 0.0}
-    source: {description: C(applied), C(default) or C(given)., type: str}
+    source:
+      description: Where the value came from, C(applied), C(default) or C(given).
+      type: str
     in_use: {description: vCPUs of running instances in the same class and market., type: int}
     needed: {description: vCPUs the planned instances take., type: int, sample: 4}
     sufficient: {description: Whether in_use + needed fits., type: bool}
