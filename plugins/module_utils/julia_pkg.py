@@ -220,6 +220,10 @@ end
 _PRELUDE_LEGACY = r'''
 _mc_hex4(u) = hex(u, 4)
 _mc_read(cmd) = readstring(cmd)
+_mc_ready() = isdir(joinpath(Pkg.dir(), "METADATA"))
+function _mc_init()
+    _mc_ready() || Pkg.init()
+end
 function _mc_checkout_rev(name, rev)
     p = Pkg.dir(name)
     if success(`git -C $p show-ref --verify --quiet refs/remotes/origin/$rev`)
@@ -229,7 +233,8 @@ function _mc_checkout_rev(name, rev)
     end
 end
 function _mc_report(names, rev)
-    inst = Pkg.installed()
+    # With JULIA_PKGDIR set, Pkg refuses to run before Pkg.init(): nothing is installed yet then.
+    inst = _mc_ready() ? Pkg.installed() : Dict{String,VersionNumber}()
     parts = String[]
     for name in sort(collect(keys(inst)))
         if names === nothing || name in names
@@ -298,8 +303,30 @@ def _spec(name, **kw):
     return "Pkg.PackageSpec({})".format(", ".join(parts))
 
 
+def _legacy_add(name, version, url, rev):
+    if url:
+        stmts = [f"Pkg.clone({julia_str(url)}, {julia_str(name)})"]
+        if rev:
+            stmts.append(f"_mc_checkout_rev({julia_str(name)}, {julia_str(rev)})")
+        stmts.append("Pkg.resolve()")
+        return stmts
+    if version:
+        return [
+            f"Pkg.add({julia_str(name)}, VersionNumber({julia_str(version)}), VersionNumber({julia_str(next_patch(version))}))",
+            f"Pkg.pin({julia_str(name)}, VersionNumber({julia_str(version)}))",
+        ]
+    stmts = [f"Pkg.add({julia_str(name)})"]
+    if rev:
+        stmts.append(f"Pkg.checkout({julia_str(name)}, {julia_str(rev)})")
+    return stmts
+
+
 def add_statements(generation, name, version=None, url=None, rev=None):
-    """Statements that install ``name`` (at ``version``, or from ``url`` at ``rev``)."""
+    """Statements that install ``name`` (at ``version``, or from ``url`` at ``rev``).
+
+    On the old package manager they start with ``_mc_init()`` (Pkg.init() when METADATA is missing:
+    with JULIA_PKGDIR set, Pkg refuses to do anything before it).
+    """
     validate_name(name)
     if version:
         version = normalize_version(version)
@@ -308,21 +335,7 @@ def add_statements(generation, name, version=None, url=None, rev=None):
     if rev:
         validate_rev(rev)
     if generation == LEGACY:
-        if url:
-            stmts = [f"Pkg.clone({julia_str(url)}, {julia_str(name)})"]
-            if rev:
-                stmts.append(f"_mc_checkout_rev({julia_str(name)}, {julia_str(rev)})")
-            stmts.append("Pkg.resolve()")
-            return stmts
-        if version:
-            return [
-                f"Pkg.add({julia_str(name)}, VersionNumber({julia_str(version)}), VersionNumber({julia_str(next_patch(version))}))",
-                f"Pkg.pin({julia_str(name)}, VersionNumber({julia_str(version)}))",
-            ]
-        stmts = [f"Pkg.add({julia_str(name)})"]
-        if rev:
-            stmts.append(f"Pkg.checkout({julia_str(name)}, {julia_str(rev)})")
-        return stmts
+        return ["_mc_init()"] + _legacy_add(name, version, url, rev)
     if generation == PKG3:
         if url:
             return [f"Pkg.add({_spec(name, url=url, rev=rev)})"]

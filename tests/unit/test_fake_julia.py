@@ -171,6 +171,18 @@ def test_build_fails_like_julia_without_a_compiler(upstream, env, tmp_path):
     assert p.returncode == 1 and "could not spawn" in p.stderr
 
 
+def test_pkg2_needs_init_when_julia_pkgdir_is_set(env, tmp_path):
+    env["FAKE_JULIA_LOG"] = str(tmp_path / "argv.log")  # else the log itself lands in the depot
+    read = run(["-e", jp.build_program("legacy", [], None)], env)
+    assert read.returncode == 0 and jp.parse_report(read.stdout)["packages"] == {}
+    assert not (tmp_path / "pkg").exists()  # reading changes nothing
+    bare_add = run(["-e", 'Pkg.add("JLD")\n'], env)
+    assert bare_add.returncode == 1 and "run Pkg.init()" in bare_add.stderr
+    code = jp.build_program("legacy", jp.add_statements("legacy", "JLD"), ["JLD"])
+    assert run(["-e", code], env).returncode == 0
+    assert (tmp_path / "pkg" / "v0.6" / "METADATA").is_dir()
+
+
 def test_fail_once_flag_file(env, tmp_path):
     root = tmp_path / "pkg" / "v0.6"
     root.mkdir(parents=True)

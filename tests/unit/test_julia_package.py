@@ -54,7 +54,7 @@ def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
     assert calls[1].args[0][:4] == [str(julia), "--startup-file=no", "--color=no", "-e"]
     assert calls[1].args[0][4].rstrip().endswith('_mc_report(String["JLD"], "")')
     action_code = calls[2].args[0][4]
-    assert 'Pkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
+    assert '_mc_init()\nPkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
     for c in calls:
         assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C"}
 

@@ -146,6 +146,7 @@ def test_too_old_julia():
 # ---------------------------------------------------------------------------------------------
 def test_legacy_add_with_version_pins_on_a_branch():
     assert jp.add_statements("legacy", "Mocha", version="v0.3.1") == [
+        "_mc_init()",
         'Pkg.add("Mocha", VersionNumber("0.3.1"), VersionNumber("0.3.2"))',
         'Pkg.pin("Mocha", VersionNumber("0.3.1"))',
     ]
@@ -153,6 +154,7 @@ def test_legacy_add_with_version_pins_on_a_branch():
 
 def test_legacy_add_from_url_clones_and_checks_out_rev():
     assert jp.add_statements("legacy", "Mocha", url="https://x/Mocha.jl.git", rev="v0.3.1") == [
+        "_mc_init()",
         'Pkg.clone("https://x/Mocha.jl.git", "Mocha")',
         '_mc_checkout_rev("Mocha", "v0.3.1")',
         "Pkg.resolve()",
@@ -160,7 +162,7 @@ def test_legacy_add_from_url_clones_and_checks_out_rev():
 
 
 def test_legacy_registered_branch_checkout():
-    assert jp.add_statements("legacy", "Mocha", rev="master") == ['Pkg.add("Mocha")', 'Pkg.checkout("Mocha", "master")']
+    assert jp.add_statements("legacy", "Mocha", rev="master") == ["_mc_init()", 'Pkg.add("Mocha")', 'Pkg.checkout("Mocha", "master")']
 
 
 def test_pkg3_builders():
@@ -205,10 +207,10 @@ def test_program_layout(gen):
     assert ("readstring" in prog) == (gen == "legacy")
     assert "Pkg.dependencies" in prog if gen == "pkg3" else "Pkg.installed()" in prog
     # The fake (a regex reader of exactly this shape) finds the statements at column 0, in order.
-    assert FAKE.statements(prog) == [
-        ("Pkg.add", ["JLD"]) if gen == "legacy" else ("Pkg.add", [("spec", {"name": "JLD"})]),
-        ("_mc_report", [["JLD"], ""]),
-    ]
+    expected = [("Pkg.add", [("spec", {"name": "JLD"})])]
+    if gen == "legacy":
+        expected = [("_mc_init", []), ("Pkg.add", ["JLD"])]
+    assert FAKE.statements(prog) == expected + [("_mc_report", [["JLD"], ""])]
 
 
 def test_report_call_for_everything():
