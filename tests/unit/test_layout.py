@@ -1,7 +1,9 @@
 """The repository is laid out as a collection that also runs in place."""
 
 import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import yaml
 from conftest import REPO
@@ -16,7 +18,7 @@ def test_collection_metadata():
 
 def test_collection_artifact_leaves_out_tests_and_ci(tmp_path):
     out = subprocess.run(
-        ["ansible-galaxy", "collection", "build", "--force", "--output-path", str(tmp_path), str(REPO)],
+        [str(Path(sys.executable).with_name("ansible-galaxy")), "collection", "build", "--force", "--output-path", str(tmp_path), str(REPO)],
         capture_output=True, text=True, check=False,
     )
     assert out.returncode == 0, out.stderr

@@ -1,0 +1,47 @@
+"""The documentation that is generated, or that promises commands, stays true."""
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_variables_table_is_current():
+    out = subprocess.run([sys.executable, str(REPO / "scripts/vars-table"), "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_variables_table_lists_every_default():
+    table = (REPO / "docs/variables.md").read_text()
+    import yaml
+
+    for defaults in REPO.glob("roles/*/defaults/main.yml"):
+        for name in yaml.safe_load(defaults.read_text()) or {}:
+            assert f"`{name}`" in table, f"{name} ({defaults}) is missing from docs/variables.md"
+
+
+def test_readme_starts_with_the_two_commands():
+    head = (REPO / "README.md").read_text().split("```")[1]
+    lines = [line for line in head.splitlines() if line.strip() and not line.startswith("sh")]
+    assert lines[0].startswith("./scripts/setup && .venv/bin/ansible-playbook site.yml")
+    assert lines[1].startswith("./scripts/test")
+    assert "./scripts/test" in (REPO / ".ci/run").read_text()
+
+
+def test_settings_file_matches_its_spec():
+    import yaml
+
+    settings = yaml.safe_load((REPO / "settings.yml").read_text())
+    play = yaml.safe_load((REPO / "playbooks/settings.yml").read_text())[0]
+    spec = play["vars"]["__settings_spec"]
+    assert set(settings) == set(spec)
+    for name, opt in spec.items():
+        if "choices" in opt:
+            assert settings[name] in opt["choices"], name
+    # every setting is a real role variable, with the same choices
+    for name in settings:
+        role = re.match(r"(aws_gpu_instance|julia_build|mocha|cifar10)_", name).group(1)
+        role_spec = yaml.safe_load((REPO / f"roles/{role}/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+        assert name in role_spec, f"{name} is not a variable of role {role}"
+        assert role_spec[name].get("choices") == spec[name].get("choices"), name
