@@ -6,8 +6,6 @@
 Pure functions (text in, data out), used by the julia_build role and unit-tested directly.
 """
 
-
-
 import re
 
 DOCUMENTATION = r"""
@@ -266,7 +264,7 @@ def resolve_version(data, request):
 
 def _vtuple(text):
     nums = []
-    for part in str(text).split("-")[0].split("."):
+    for part in str(text).split("-", maxsplit=1)[0].split("."):
         digits = "".join(ch for ch in part if ch.isdigit())
         nums.append(int(digits) if digits else 0)
     return tuple((nums + [0, 0, 0])[:3])
