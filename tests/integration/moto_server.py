@@ -123,10 +123,12 @@ def sealed_env(workdir: Path, *, credentials: bool = True) -> dict:
     return env
 
 
-def run_playbook(playbook: str, env: dict, extra_vars: dict, inventory: str = "localhost,", timeout: int = 300):
+def run_playbook(playbook: str, env: dict, extra_vars: dict, inventory: str = "localhost,", timeout: int = 300,
+                 check: bool = False):
     """ansible-playbook as a subprocess; returns the CompletedProcess (stdout and stderr merged)."""
+    argv = ["ansible-playbook", "-i", inventory, str(REPO / playbook), "-e", json.dumps(extra_vars)]
     return subprocess.run(  # noqa: S603
-        ["ansible-playbook", "-i", inventory, str(REPO / playbook), "-e", json.dumps(extra_vars)],
+        argv + (["--check"] if check else []),
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
         check=False,
     )

@@ -5,7 +5,7 @@ these runs set aws_gpu_instance_check_quota/show_price false (or inject a quota 
 aws_gpu_instance_quota_vcpus); the boto3 layer for them is tested with Stubber in tests/unit.
 """
 
-import json
+import base64
 import re
 import stat
 import subprocess
@@ -84,6 +84,13 @@ def test_provision_inventory_teardown(aws):
     bystander = ec2.run_instances(ImageId="ami-0d27e0fb3bac4d724", InstanceType="t3.micro", MinCount=1, MaxCount=1)
     bystander_id = bystander["Instances"][0]["InstanceId"]
 
+    # Check mode first: it reports what it would do and makes nothing.
+    dry = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"), check=True)
+    assert dry.returncode == 0, dry.stdout[-4000:]
+    assert recap(dry.stdout)["changed"] >= 2 and "Would launch 1 x g4dn.xlarge" in dry.stdout
+    assert len(live(aws)["instances"]) == 1 and len(live(aws)["groups"]) == 1  # only the bystanders
+    assert not (aws.tmp / "keys").exists()
+
     out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"))
     assert out.returncode == 0, out.stdout[-4000:]
     assert recap(out.stdout)["changed"] >= 3
@@ -100,8 +107,6 @@ def test_provision_inventory_teardown(aws):
     behaviour = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="instanceInitiatedShutdownBehavior")
     assert behaviour["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
     user_data = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="userData")["UserData"]["Value"]
-    import base64
-
     cloud_config = base64.b64decode(user_data).decode()
     assert "OnCalendar=" + itags["mocha-cloud:expires-at"].replace("T", " ").replace("Z", " UTC") in cloud_config
     assert "[shutdown, -P, \"+120\"]" in cloud_config
@@ -118,27 +123,27 @@ def test_provision_inventory_teardown(aws):
 
     # The dynamic inventory puts the host in gpu_hosts, with the user and key from its tags.
     inv = subprocess.run(
-        ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--graph"], cwd=REPO, env=aws.env,
+        ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--graph", "--vars"], cwd=REPO, env=aws.env,
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert inv.returncode == 0, inv.stderr
     host = f"mocha-cloud-it1-{inst['InstanceId']}"
-    gpu_section = inv.stdout.split("@gpu_hosts:")[1].split("|--@")[0]
-    assert host in gpu_section, inv.stdout
+    gpu_section = inv.stdout.split("|--@gpu_hosts:")[1].split("\n  |--@")[0]
+    assert f"|--{host}\n" in gpu_section, inv.stdout
     assert bystander_id not in inv.stdout
-    hostvars = json.loads(subprocess.run(
-        ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--host", host], cwd=REPO, env=aws.env,
-        capture_output=True, text=True, timeout=300, check=True,
-    ).stdout)
+    hostvars = dict(re.findall(r"\{(ansible_\w+|mocha_cloud_\w+) = (.*)\}", gpu_section))
     assert hostvars["ansible_user"] == "ec2-user"
     assert hostvars["ansible_host"] in (inst.get("PublicDnsName"), inst.get("PublicIpAddress"))
     assert hostvars["ansible_ssh_private_key_file"] == str(key_file)
-    assert hostvars["ec2_tags"]["mocha-cloud:run-id"] == "it1"
+    assert hostvars["mocha_cloud_run_id"] == "it1"
+    assert "{ec2_tags = " in gpu_section and "'mocha-cloud:run-id': 'it1'" in gpu_section
 
     # Converged: a second run with the same run id changes nothing.
     again = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"))
     assert again.returncode == 0, again.stdout[-4000:]
     assert recap(again.stdout)["changed"] == 0, again.stdout[-4000:]
+    dry = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"), check=True)
+    assert dry.returncode == 0 and recap(dry.stdout)["changed"] == 0, dry.stdout[-4000:]
 
     down = run_playbook("playbooks/teardown.yml", aws.env, {})
     assert down.returncode == 0, down.stdout[-4000:]
