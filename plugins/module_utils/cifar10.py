@@ -13,8 +13,6 @@ Element [n, c, y, x] of ``data`` is byte ``c*1024 + y*32 + x`` of record n's pix
 that element over the whole training set.
 """
 
-
-
 import calendar
 import hashlib
 import json
@@ -279,7 +277,7 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
     stamp_path = os.path.join(dest, STAMP_NAME)
     if os.path.exists(stamp_path):
         os.remove(stamp_path)
-    mean, _, train_batches = training_mean(files["train"], keep=True)
+    mean, _count, train_batches = training_mean(files["train"], keep=True)
     mean32 = mean.astype(np.float32)
     rng = np.random.default_rng(seed)
     n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw)

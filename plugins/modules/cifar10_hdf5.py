@@ -3,8 +3,6 @@
 # Copyright: mocha-cloud contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 ---
 module: cifar10_hdf5
@@ -27,7 +25,7 @@ description:
 requirements:
   - numpy and h5py on the target (Debian and Ubuntu packages C(python3-numpy) and C(python3-h5py)).
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 options:
   src:
     description: Directory holding the extracted batches (C(cifar-10-batches-bin) of the binary archive).
