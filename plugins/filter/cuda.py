@@ -6,8 +6,6 @@
 Thin wrappers over the pure functions in ``plugins/module_utils/cuda_matrix.py``.
 """
 
-
-
 DOCUMENTATION = r"""
 name: cuda_decide
 short_description: Decide whether to verify, install or skip the NVIDIA driver and CUDA

@@ -19,8 +19,6 @@ minor-version compatibility lets newer 12.x runtimes start on older 12.x drivers
 newer toolkit cannot be JIT-compiled by an older driver, and Mocha's kernels are loaded as PTX.
 """
 
-
-
 import re
 
 MATRIX_CHECKED = "2026-11"
@@ -234,7 +232,7 @@ def os_repo(distribution, version, arch="x86_64"):
     dist = str(distribution or "").strip().lower()
     ver = str(version or "").strip()
     if dist in ("debian", "redhat", "rocky", "almalinux"):
-        ver = ver.split(".")[0]
+        ver = ver.split(".", maxsplit=1)[0]
     distro = OS_REPOS.get((dist, ver))
     repo_arch = REPO_ARCH.get(str(arch or "").lower())
     error = None
@@ -416,8 +414,9 @@ def decide(nvidia=None, lspci_text="", assume_gpu="", driver_pin="auto", cuda_pi
                         f"{row['min_cc']} to {row['max_cc']}). Leave it auto (CUDA {rec[1]} for this GPU) or pick a "
                         "version that supports it.")
     if pin_branch and pin_cuda and cuda_tuple(pin_cuda) > cuda_tuple(DRIVER_BRANCHES[pin_branch]["cuda"]):
-        return fail("cuda_toolkit_version {} needs a newer driver than cuda_driver_branch {} (R{} supports CUDA {} at "
-                    "most).".format(pin_cuda, pin_branch, pin_branch, DRIVER_BRANCHES[pin_branch]["cuda"]))
+        limit = DRIVER_BRANCHES[pin_branch]["cuda"]
+        return fail(f"cuda_toolkit_version {pin_cuda} needs a newer driver than cuda_driver_branch {pin_branch} "
+                    f"(R{pin_branch} supports CUDA {limit} at most).")
     if cudnn and cc_tuple(cc) < cc_tuple(CUDNN_MIN_CC):
         return fail(f"cuda_cudnn is true but cuDNN 9 does not support {label} (compute {CUDNN_MIN_CC} or newer); set cuda_cudnn: "
                     "false.")
@@ -427,8 +426,8 @@ def decide(nvidia=None, lspci_text="", assume_gpu="", driver_pin="auto", cuda_pi
     if pin_cuda:
         target_cuda = pin_cuda
         if toolkit != pin_cuda:
-            why_toolkit = "CUDA {} is pinned but {}".format(pin_cuda, f"nvcc {toolkit} is present" if toolkit
-                                                           else "no nvcc is present")
+            found = f"nvcc {toolkit} is present" if toolkit else "no nvcc is present"
+            why_toolkit = f"CUDA {pin_cuda} is pinned but {found}"
     elif toolkit and toolkit in CUDA_RELEASES and all(cuda_supports(toolkit, g["compute_capability"]) for g in gpus):
         target_cuda = toolkit
     elif toolkit and toolkit not in CUDA_RELEASES and cuda_tuple(toolkit) > cuda_tuple(rec[1]) \
@@ -456,10 +455,9 @@ def decide(nvidia=None, lspci_text="", assume_gpu="", driver_pin="auto", cuda_pi
     else:
         target_branch = present_branch
     if target_branch in DRIVER_BRANCHES and cuda_tuple(target_cuda) > cuda_tuple(DRIVER_BRANCHES[target_branch]["cuda"]):
-        return fail("CUDA {} needs a newer driver than R{} (CUDA {} at most); pin cuda_toolkit_version {} or lower, or "
-                    "leave cuda_driver_branch auto.".format(target_cuda, target_branch,
-                                                        DRIVER_BRANCHES[target_branch]["cuda"],
-                                                        DRIVER_BRANCHES[target_branch]["cuda"]))
+        limit = DRIVER_BRANCHES[target_branch]["cuda"]
+        return fail(f"CUDA {target_cuda} needs a newer driver than R{target_branch} (CUDA {limit} at most); pin "
+                    f"cuda_toolkit_version {limit} or lower, or leave cuda_driver_branch auto.")
 
     why_cudnn = None
     if cudnn:
