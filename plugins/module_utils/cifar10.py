@@ -148,8 +148,8 @@ def training_mean(train_paths, keep=False):
     kept = []
     for path in train_paths:
         records = read_records(path)
-        # Sum in uint64 (exact), one batch at a time.
-        total += records[:, 1:].sum(axis=0, dtype=np.uint64)
+        # Exact integer sums, one batch at a time (uint32 cannot overflow below 16,843,009 records).
+        total += records[:, 1:].sum(axis=0, dtype=np.uint32 if records.shape[0] < 16843009 else np.uint64)
         count += records.shape[0]
         if keep:
             kept.append(records)
@@ -195,9 +195,11 @@ class _Writer:
             raise self.error
         self.queue.put((offset, block))
 
-    def close(self):
+    def close(self, fsync=False):
         self.queue.put(None)
         self.thread.join()
+        if fsync and self.error is None:
+            os.fsync(self.fd)
         os.close(self.fd)
         if self.error is not None:
             raise self.error
@@ -220,7 +222,7 @@ def _blocks(np, batches, mean32, rng, chunk_records):
         offset += n
 
 
-def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True):
+def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fsync=True):
     """Write one HDF5 file from its source batches (uint8 record arrays, or paths); return the count.
 
     h5py makes the file: ``data`` is a contiguous float32 dataset allocated when created (no fill
@@ -255,11 +257,18 @@ def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True):
             if writer is not None:
                 writer.close()
         h5.attrs["mocha_cloud_layout"] = "data (N,3,32,32) float32 = Julia W x H x C x N; label (N,1) float32 = 1 x N"
+    if fsync:
+        # On disk before the rename and the stamp: a crash never leaves a stamped, half-written file.
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     os.replace(tmp, path)
     return total
 
 
-def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, raw=True):
+def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, raw=True, fsync=True):
     """Convert the CIFAR-10 binary batches in src into train.hdf5/test.hdf5 and their lists in dest.
 
     Returns a dict with the paths written and the record counts. Files are written under a temporary
@@ -280,9 +289,9 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
     mean, _count, train_batches = training_mean(files["train"], keep=True)
     mean32 = mean.astype(np.float32)
     rng = np.random.default_rng(seed)
-    n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw)
+    n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw, fsync=fsync)
     del train_batches
-    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records, raw=raw)
+    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records, raw=raw, fsync=fsync)
     for key in ("train", "test"):
         with open(paths[key + "_list"], "w") as handle:
             handle.write(paths[key + "_hdf5"] + "\n")
