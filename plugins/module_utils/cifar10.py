@@ -278,8 +278,14 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
 
     np = _np()
     files = source_files(src)
+    hasher = None
     if stamp is None:
-        stamp = source_stamp(files, seed)
+        # Checksum the sources in a thread (hashlib releases the GIL) while the mean is computed.
+        import threading  # pylint: disable=import-outside-toplevel
+
+        stamps = []
+        hasher = threading.Thread(target=lambda: stamps.append(source_stamp(files, seed)), daemon=True)
+        hasher.start()
     if not os.path.isdir(dest):
         os.makedirs(dest)
     paths = output_paths(dest)
@@ -287,6 +293,11 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
     if os.path.exists(stamp_path):
         os.remove(stamp_path)
     mean, _count, train_batches = training_mean(files["train"], keep=True)
+    if hasher is not None:
+        hasher.join()
+        if not stamps:
+            raise Cifar10Error(f"could not checksum the sources in {src}")
+        stamp = stamps[0]
     mean32 = mean.astype(np.float32)
     rng = np.random.default_rng(seed)
     n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw, fsync=fsync)
