@@ -157,7 +157,8 @@ def main():
         data = make_fixtures(work)
         data_proc, data_port = start_data_server(work)
         sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        sh(["podman", "run", "-d", "--name", container, "--network", "host", "-v", f"{work}:{work}",
+        # --http-proxy=false: the dead proxy that seals the controller off from real AWS must not reach the container.
+        sh(["podman", "run", "-d", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
             IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
         inventory = write_inventory(work, container)
         extra = write_vars(work, data, data_port, args.max_iter)
