@@ -9,6 +9,7 @@ import base64
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 from moto_server import REPO, FakeAws, aws_env, run_playbook, sealed_env
@@ -225,6 +226,21 @@ def test_missing_credentials_say_how_to_configure(aws):
     assert out.returncode != 0
     flat = " ".join(out.stdout.split())
     assert "AWS credentials do not work" in flat and "aws configure" in flat, out.stdout[-4000:]
+    assert_nothing_left(aws)
+
+
+def test_newcomer_without_credentials_gets_the_way_forward_in_seconds(aws):
+    """The README's main command, with no credentials: a message before anything is created, within seconds."""
+    env = aws_env(aws.endpoint, aws.tmp, credentials=False)
+    started = time.monotonic()
+    out = subprocess.run(["ansible-playbook", str(REPO / "site.yml")], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=120, check=False)
+    elapsed = time.monotonic() - started
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "aws configure" in flat and "inventory/onprem.yml" in flat and "inventory/localhost.yml" in flat, flat[-3000:]
+    assert "Configure the GPU hosts" not in flat  # stopped before the configure phase
+    assert elapsed < 60, f"took {elapsed:.0f} s"
     assert_nothing_left(aws)
 
 
