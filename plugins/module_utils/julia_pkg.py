@@ -16,8 +16,6 @@ Protocol: every generated program ends by printing exactly one line that starts 
 (JSON.jl may be absent), escaping strings with a helper defined in the program itself.
 """
 
-
-
 import json
 import os
 import re

@@ -96,5 +96,6 @@ def main():
     report = runner.program(generation, [], names, "", what="reading the installed packages")
     module.exit_json(changed=False, packages=report["packages"], julia_version=julia_version, pkg_generation=generation)
 
+
 if __name__ == "__main__":
     main()
