@@ -28,7 +28,7 @@ def test_collection_artifact_leaves_out_tests_and_ci(tmp_path):
     assert "MANIFEST.json" in names
     assert any(n.startswith("roles/") for n in names)
     assert any(n.startswith("plugins/") for n in names)
-    for left_out in ("tests/", "molecule/", ".ci/", ".venv/"):
+    for left_out in ("tests/", "molecule/", ".ci/", ".venv/", ".config/", ".whl/", ".mocha-src/", "scripts/test"):
         assert not any(n.startswith(left_out) for n in names), left_out
 
 
