@@ -1,27 +1,11 @@
 """The lscpu_facts module with run_command mocked: exact command lines, JSON/text fallback, failures."""
 
-import json
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+, as meta/runtime.yml requires
 from ansible_collections.mocha.cloud.plugins.modules import lscpu_facts
 from conftest import FIXTURES
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
 
 GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 LSCPU = "/usr/bin/lscpu"
