@@ -11,6 +11,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
+GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
+
+
+def read_capture(name):
+    """One GPU-box capture: its body (stdout and stderr, ending in a newline) and its exit code.
+
+    Each file starts with a `$ <command>` line and ends with a `# rc=<code>` line.
+    """
+    lines = (GPU_BOX / name).read_text().splitlines()
+    assert lines[0].startswith("$ ") and lines[-1].startswith("# rc="), name
+    return "\n".join(lines[1:-1]) + "\n", int(lines[-1][5:])
+
+
+def capture(name):
+    """The body of one GPU-box capture (see read_capture)."""
+    return read_capture(name)[0]
 
 
 def _link_collection() -> None:

@@ -5,16 +5,15 @@ import re
 import pytest
 from ansible_collections.mocha.cloud.plugins.filter.cuda import FilterModule
 from ansible_collections.mocha.cloud.plugins.module_utils import cuda_matrix as m
-from conftest import FIXTURES
+from conftest import FIXTURES, read_capture
 
 BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 
 
 def _capture(name):
     """Body of a fixture capture (between the `$ command` line and the `# rc=` line), and its rc."""
-    lines = (BOX / name).read_text().splitlines()
-    assert lines[0].startswith("$ ") and lines[-1].startswith("# rc=")
-    return "\n".join(lines[1:-1]), int(lines[-1][5:])
+    body, rc = read_capture(name)
+    return body[:-1], rc
 
 
 def box_facts():

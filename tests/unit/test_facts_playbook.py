@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import REPO, capture
 
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
 
 FAKE_SMI = """#!/bin/sh
@@ -23,18 +22,13 @@ esac
 """
 
 
-def strip_capture(name):
-    lines = (GPU_BOX / name).read_text().splitlines()
-    return "\n".join(lines[1:-1]) + "\n"
-
-
 def run_facts(tmp_path, mode, *extra):
     fake_dir = tmp_path / "fakebin"
     fake_dir.mkdir(exist_ok=True)
     smi = fake_dir / "nvidia-smi"
     smi.write_text(FAKE_SMI)
     smi.chmod(0o755)
-    (fake_dir / "qx.xml").write_text(strip_capture("nvidia-smi-qx.txt"))
+    (fake_dir / "qx.xml").write_text(capture("nvidia-smi-qx.txt"))
     (fake_dir / "query.csv").write_text(
         "0, NVIDIA H200, GPU-18989197-5caa-e519-572e-d6653fa76ead, 580.159.04, 143771, 9.0, "
         "00000000:00:06.0, Enabled, Disabled\n")

@@ -6,15 +6,9 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.playbook.task import Task
 from ansible_collections.mocha.cloud.plugins.action import lscpu_facts as action
-from conftest import FIXTURES
+from conftest import capture
 
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 M = action.MARK
-
-
-def capture(name):
-    lines = (GPU_BOX / name).read_text().splitlines()
-    return "\n".join(lines[1:-1]) + "\n"
 
 
 def shell_output(kind, body, rc=0):

@@ -5,16 +5,10 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+, as meta/runtime.yml requires
 from ansible_collections.mocha.cloud.plugins.modules import lscpu_facts
-from conftest import FIXTURES
+from conftest import FIXTURES, capture
 
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 LSCPU = "/usr/bin/lscpu"
 EPYC = FIXTURES / "lscpu-util-linux" / "lscpu-x86_64-epyc_7451.txt"
-
-
-def capture(name):
-    lines = (GPU_BOX / name).read_text().splitlines()
-    return "\n".join(lines[1:-1]) + "\n"
 
 
 class Exit(Exception):

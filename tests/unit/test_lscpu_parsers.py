@@ -4,10 +4,9 @@ import json
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import lscpu
-from conftest import FIXTURES
+from conftest import FIXTURES, read_capture
 
 UTIL_LINUX = FIXTURES / "lscpu-util-linux"
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 PARSABLE_MARK = "# The following is the parsable format"
 ALL_FILES = sorted(p.name for p in UTIL_LINUX.glob("lscpu-*.txt"))
 
@@ -21,9 +20,9 @@ def split_util_linux(name):
 
 def capture(name):
     """A gpu-box capture without its '$ command' first line and '# rc=N' last line."""
-    lines = (GPU_BOX / name).read_text().splitlines()
-    assert lines[0].startswith("$ ") and lines[-1].startswith("# rc=0"), name
-    return "\n".join(lines[1:-1]) + "\n"
+    body, rc = read_capture(name)
+    assert rc == 0, name
+    return body
 
 
 def test_all_22_util_linux_files_are_here():

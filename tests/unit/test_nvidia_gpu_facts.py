@@ -6,9 +6,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+, as meta/runtime.yml requires
 from ansible_collections.mocha.cloud.plugins.modules import nvidia_gpu_facts
-from conftest import FIXTURES
+from conftest import capture
 
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 SMI = "/usr/bin/nvidia-smi"
 XML_ARGV = [SMI, "-q", "-x"]
 QUERY = "index,name,uuid,driver_version,memory.total,compute_cap,pci.bus_id,persistence_mode,mig.mode.current"
@@ -19,11 +18,6 @@ DPKG = "/usr/bin/dpkg-query"
 DPKG_ARGV = [DPKG, "-W", "-f", "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n", "*cudnn*"]
 H200_CSV = ("0, NVIDIA H200, GPU-18989197-5caa-e519-572e-d6653fa76ead, 580.159.04, 143771, 9.0, "
             "00000000:00:06.0, Enabled, Disabled\n")
-
-
-def capture(name):
-    lines = (GPU_BOX / name).read_text().splitlines()
-    return "\n".join(lines[1:-1]) + "\n"
 
 
 class ExitJson(Exception):

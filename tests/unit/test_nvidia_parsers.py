@@ -2,18 +2,7 @@
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import nvidia
-from conftest import FIXTURES
-
-GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
-
-
-def capture(name):
-    """A gpu-box capture without its '$ command' first line and '# rc=N' last line."""
-    lines = (GPU_BOX / name).read_text().splitlines()
-    assert lines[0].startswith("$ "), name
-    assert lines[-1].startswith("# rc="), name
-    return "\n".join(lines[1:-1]) + "\n"
-
+from conftest import capture
 
 H200 = {
     "index": 0,
