@@ -14,6 +14,7 @@ that element over the whole training set.
 """
 
 import calendar
+import errno
 import hashlib
 import json
 import os
@@ -119,10 +120,29 @@ def _np():
     return numpy
 
 
+def _map_file(np, path):
+    """The bytes of a file as a read-only uint8 array: mapped from the page cache (no copy), or read."""
+    import mmap  # pylint: disable=import-outside-toplevel
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        try:
+            # MAP_POPULATE maps every page in one call instead of one fault per 4 KiB page.
+            mapped = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), prot=mmap.PROT_READ)
+        except (AttributeError, OSError, ValueError):
+            return np.fromfile(path, dtype=np.uint8)
+        return np.frombuffer(mapped, dtype=np.uint8)
+    finally:
+        os.close(fd)
+
+
 def read_records(path):
-    """The records of one batch file as a uint8 array of shape (n, 3073)."""
+    """The records of one batch file as a read-only uint8 array of shape (n, 3073)."""
     np = _np()
-    raw = np.fromfile(path, dtype=np.uint8)
+    raw = _map_file(np, path)
     if raw.size == 0 or raw.size % RECORD_BYTES:
         raise Cifar10Error(f"{path} is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
     records = raw.reshape(-1, RECORD_BYTES)
@@ -140,7 +160,7 @@ def training_mean(train_paths, keep=False):
     """The true per-element mean image over every training record, as float64 of shape (3, 32, 32).
 
     Returns (mean, count, records): with keep=True, records is the list of the batches read (uint8,
-    150 MB for CIFAR-10), so the writer need not read them again.
+    150 MB for CIFAR-10, mapped from the page cache), so the writer need not read them again.
     """
     np = _np()
     total = np.zeros(PIXELS, dtype=np.float64)
@@ -156,84 +176,164 @@ def training_mean(train_paths, keep=False):
     return (total / count).reshape(CHANNELS, HEIGHT, WIDTH), count, kept
 
 
+# Offsets, lengths and buffer addresses of O_DIRECT writes must be multiples of the device's block size;
+# 4 KiB covers every common one. A record's float32 pixels are 12,288 bytes, three such blocks.
+DIRECT_ALIGN = 4096
+
+
+def _aligned_empty(np, shape, dtype):
+    """An array on fresh page-aligned memory (an anonymous mapping), as O_DIRECT writes need."""
+    import mmap  # pylint: disable=import-outside-toplevel
+
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype=dtype, count=int(np.prod(shape))).reshape(shape)
+
+
 class _Writer:
-    """Writes float32 blocks at byte offsets of a file from a background thread.
+    """Writes blocks at byte offsets of a file from a background thread.
 
     os.pwrite releases the GIL, so the next block is shuffled, converted and centred (numpy also
-    releases the GIL in its loops) while the previous one goes to the page cache.
+    releases the GIL in its loops) while earlier ones are written. Blocks come from a small pool that is
+    reused, so the output costs no fresh memory after the first few blocks.
+
+    With direct=True the blocks go to disk with O_DIRECT: no copy into the page cache and nothing left
+    to flush but the file's metadata, which suits a file written once and read later by another
+    program. Where the file system refuses O_DIRECT (tmpfs, some network and FUSE file systems) or a
+    block is not aligned, the write falls back to the page cache.
     """
 
-    def __init__(self, path, depth=2):
+    def __init__(self, path, block_shape, dtype, depth=3, direct=False):
         import queue  # pylint: disable=import-outside-toplevel
         import threading  # pylint: disable=import-outside-toplevel
 
+        np = _np()
         self.fd = os.open(path, os.O_WRONLY)
-        self.queue = queue.Queue(maxsize=depth)
+        self.direct_fd = None
+        if direct and hasattr(os, "O_DIRECT"):
+            try:
+                self.direct_fd = os.open(path, os.O_WRONLY | os.O_DIRECT)
+            except OSError:
+                self.direct_fd = None
+        self.queue = queue.Queue()
+        self.free = queue.Queue()
+        for _ in range(depth):
+            self.free.put(_aligned_empty(np, block_shape, dtype))
         self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def buffer(self):
+        """A free block to fill (waits while every block is still being written)."""
+        if self.error is not None:
+            raise self.error
+        return self.free.get()
+
+    def _write_direct(self, view, offset, address):
+        """Write with O_DIRECT when it applies; False when the caller must use the page cache."""
+        if self.direct_fd is None or (offset | len(view) | address) % DIRECT_ALIGN:
+            return False
+        try:
+            while view:
+                written = os.pwrite(self.direct_fd, view, offset)
+                view = view[written:]
+                offset += written
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            # The file system takes the open flag but not the write: use the page cache from now on.
+            os.close(self.direct_fd)
+            self.direct_fd = None
+            return False
+        return True
 
     def _run(self):
         while True:
             item = self.queue.get()
             if item is None:
                 return
-            if self.error is not None:
-                continue
-            offset, block = item
-            view = memoryview(block).cast("B")
-            try:
-                while view:
-                    written = os.pwrite(self.fd, view, offset)
-                    view = view[written:]
-                    offset += written
-            except OSError as exc:
-                self.error = exc
+            offset, block, count = item
+            if self.error is None:
+                view = memoryview(block).cast("B")[:count]
+                try:
+                    if not self._write_direct(view, offset, block.ctypes.data):
+                        while view:
+                            written = os.pwrite(self.fd, view, offset)
+                            view = view[written:]
+                            offset += written
+                except OSError as exc:
+                    self.error = exc
+            self.free.put(block)
 
-    def put(self, offset, block):
+    def put(self, offset, block, count):
+        """Write the first ``count`` bytes of ``block`` (from buffer()) at ``offset``."""
         if self.error is not None:
             raise self.error
-        self.queue.put((offset, block))
+        self.queue.put((offset, block, count))
 
-    def close(self, fsync=False):
+    def close(self):
         self.queue.put(None)
         self.thread.join()
-        if fsync and self.error is None:
-            os.fsync(self.fd)
+        if self.direct_fd is not None:
+            os.close(self.direct_fd)
         os.close(self.fd)
         if self.error is not None:
             raise self.error
 
 
-def _blocks(np, batches, mean32, rng, chunk_records):
-    """Yield (first record, labels or None, float32 block) in output order, shuffled within each batch."""
+def _blocks(np, batches, mean32, rng, chunk_records, buffer):
+    """Yield (first record, labels or None, float32 rows, their buffer) in output order, shuffled within
+    each batch.
+
+    ``buffer()`` gives the (chunk_records, 3, 32, 32) float32 array to fill; the rows yielded are its
+    first rows.
+    """
     offset = 0
     for records in batches:
         n = records.shape[0]
         # Shuffle within the batch; label and image move together since they share a row.
         perm = rng.permutation(n)
-        yield offset, records[perm, 0].astype(np.float32), None
+        yield offset, records[perm, 0].astype(np.float32), None, None
         for start in range(0, n, chunk_records):
             rows = records[perm[start:start + chunk_records], 1:]
-            block = np.empty((rows.shape[0], CHANNELS, HEIGHT, WIDTH), dtype=np.float32)
+            whole = buffer()
+            block = whole[:rows.shape[0]]
             # One pass: uint8 - float32 mean -> float32.
             np.subtract(rows.reshape(-1, CHANNELS, HEIGHT, WIDTH), mean32, out=block)
-            yield offset + start, None, block
+            yield offset + start, None, block, whole
         offset += n
 
 
+def _fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fsync=True):
-    """Write one HDF5 file from its source batches (uint8 record arrays, or paths); return the count.
+    """Write one HDF5 file from its source batches (uint8 record arrays, or paths) under path + '.tmp'.
+
+    Returns (count, finish): finish() waits until the file is on disk (fsync=True) and renames it into
+    place, so the caller can start the next file while this one's last blocks are flushed.
 
     h5py makes the file: ``data`` is a contiguous float32 dataset allocated when created (no fill
-    values written), ``label`` a small one. With raw=True the float32 blocks then go straight to the
-    dataset's byte offset in the file (what H5Dwrite would do for a contiguous, unfiltered dataset,
-    without holding the GIL); with raw=False, or if HDF5 reports no offset, h5py writes them.
+    values written), ``label`` a small one, written once. With raw=True the float32 blocks then go
+    straight to the dataset's byte offset in the file (what H5Dwrite would do for a contiguous,
+    unfiltered dataset, without holding the GIL); with raw=False, or if HDF5 reports no offset, h5py
+    writes them.
     """
+    import threading  # pylint: disable=import-outside-toplevel
+
     batches = [read_records(b) if isinstance(b, str) else b for b in batches]
     total = sum(b.shape[0] for b in batches)
+    chunk_records = max(1, min(chunk_records, max(b.shape[0] for b in batches)))
     tmp = path + ".tmp"
-    with h5py.File(tmp, "w") as h5:
+    labels = np.empty((total, 1), dtype=np.float32)
+    # Large objects start on a 4 KiB boundary, so the data's blocks can be written with O_DIRECT.
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_alignment(64 * 1024, DIRECT_ALIGN)
+    with h5py.File(h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl)) as h5:
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
         dcpl.set_layout(h5py.h5d.CONTIGUOUS)
         dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
@@ -241,38 +341,54 @@ def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fs
         space = h5py.h5s.create_simple((total, CHANNELS, HEIGHT, WIDTH))
         dsid = h5py.h5d.create(h5.id, b"data", h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
         data = h5py.Dataset(dsid)
-        label = h5.create_dataset("label", shape=(total, 1), dtype="<f4")
         base = dsid.get_offset() if raw else None
-        writer = _Writer(tmp) if base is not None else None
+        shape = (chunk_records, CHANNELS, HEIGHT, WIDTH)
+        writer = _Writer(tmp, shape, np.float32, direct=True) if base is not None else None
+        spare = np.empty(shape, dtype=np.float32) if writer is None else None
         row_bytes = PIXELS * 4
         try:
-            for first, labels, block in _blocks(np, batches, mean32, rng, chunk_records):
-                if labels is not None:
-                    label[first:first + labels.shape[0], 0] = labels
+            for first, batch_labels, block, whole in _blocks(np, batches, mean32, rng, chunk_records,
+                                                             writer.buffer if writer is not None else lambda: spare):
+                if batch_labels is not None:
+                    labels[first:first + batch_labels.shape[0], 0] = batch_labels
                 elif writer is not None:
-                    writer.put(base + first * row_bytes, block)
+                    writer.put(base + first * row_bytes, whole, block.shape[0] * row_bytes)
                 else:
                     data.write_direct(block, dest_sel=np.s_[first:first + block.shape[0]])
         finally:
             if writer is not None:
                 writer.close()
+        h5.create_dataset("label", data=labels)
         h5.attrs["mocha_cloud_layout"] = "data (N,3,32,32) float32 = Julia W x H x C x N; label (N,1) float32 = 1 x N"
-    if fsync:
-        # On disk before the rename and the stamp: a crash never leaves a stamped, half-written file.
-        fd = os.open(tmp, os.O_RDONLY)
+
+    errors = []
+
+    def flush():
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    os.replace(tmp, path)
-    return total
+            if fsync:
+                # On disk before the rename and the stamp: a crash never leaves a stamped, half-written file.
+                _fsync_path(tmp)
+        except OSError as exc:
+            errors.append(exc)
+
+    flusher = threading.Thread(target=flush, daemon=True)
+    flusher.start()
+
+    def finish():
+        flusher.join()
+        if errors:
+            raise errors[0]
+        os.replace(tmp, path)
+
+    return total, finish
 
 
 def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, raw=True, fsync=True):
     """Convert the CIFAR-10 binary batches in src into train.hdf5/test.hdf5 and their lists in dest.
 
     Returns a dict with the paths written and the record counts. Files are written under a temporary
-    name and renamed, and the stamp is written last, so an interrupted run is redone, never trusted.
+    name, flushed to disk and renamed, and the stamp is written last, so an interrupted run is redone,
+    never trusted.
     """
     import h5py  # pylint: disable=import-outside-toplevel
 
@@ -293,16 +409,21 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
     if os.path.exists(stamp_path):
         os.remove(stamp_path)
     mean, _count, train_batches = training_mean(files["train"], keep=True)
+    mean32 = mean.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    n_train, finish_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records,
+                                       raw=raw, fsync=fsync)
+    del train_batches
+    # The training file's tail is flushed while the test file is written.
+    n_test, finish_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records,
+                                     raw=raw, fsync=fsync)
+    finish_train()
+    finish_test()
     if hasher is not None:
         hasher.join()
         if not stamps:
             raise Cifar10Error(f"could not checksum the sources in {src}")
         stamp = stamps[0]
-    mean32 = mean.astype(np.float32)
-    rng = np.random.default_rng(seed)
-    n_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records, raw=raw, fsync=fsync)
-    del train_batches
-    n_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records, raw=raw, fsync=fsync)
     for key in ("train", "test"):
         with open(paths[key + "_list"], "w") as handle:
             handle.write(paths[key + "_hdf5"] + "\n")

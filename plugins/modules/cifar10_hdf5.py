@@ -19,7 +19,10 @@ description:
   - Records are shuffled within each source batch with a generator seeded by O(seed), so the output is
     reproducible; every label moves with its image.
   - The work is vectorised with numpy and written in chunks of O(chunk_records) records, so memory stays
-    far below the size of the output.
+    far below the size of the output. The sources are memory-mapped, and the float32 blocks are written by
+    a second thread while the next block is computed, with O_DIRECT where the file system allows it (the
+    data starts on a 4 KiB boundary for that), else through the page cache. The files are flushed to disk
+    before they are renamed into place and the stamp is written.
   - Idempotent. When the outputs exist and a stamp in O(dest) says they were made from source batches with
     the same SHA-256 checksums and the same seed, nothing is written.
 requirements:

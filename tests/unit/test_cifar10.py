@@ -133,6 +133,54 @@ def test_shuffle_is_reproducible_and_seeded(source, converted, tmp_path):
         assert not np.array_equal(a["label"][:], b["label"][:])
 
 
+def test_data_starts_on_a_direct_io_boundary(converted):
+    """The data's file offset is 4 KiB aligned, so its blocks can go to disk with O_DIRECT."""
+    dest, _ = converted
+    with h5py.File(dest / "train.hdf5", "r") as h5:
+        assert h5["data"].id.get_offset() % cifar10.DIRECT_ALIGN == 0
+
+
+def _read_all(path):
+    with h5py.File(path, "r") as h5:
+        return h5["data"][:], h5["label"][:]
+
+
+def test_o_direct_refused_at_write_falls_back_to_the_page_cache(source, converted, tmp_path, monkeypatch):
+    """A file system that takes the O_DIRECT flag but refuses the write gets the same bytes, buffered."""
+    import errno
+    import fcntl
+
+    refused = []
+    real_pwrite = os.pwrite
+
+    def pwrite(fd, data, offset):
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            refused.append(fd)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(cifar10.os, "pwrite", pwrite)
+    dest, _ = converted
+    again = cifar10.convert(source["batches_dir"], str(tmp_path / "buffered"), seed=7, chunk_records=25)
+    assert refused, "the O_DIRECT descriptor was never tried"
+    for name in ("train_hdf5", "test_hdf5"):
+        for a, b in zip(_read_all(again[name]), _read_all(dest / os.path.basename(again[name])), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK), reason="no writable /dev/shm")
+def test_o_direct_refused_at_open_on_tmpfs(source, converted):
+    """tmpfs refuses O_DIRECT when the file is opened: the conversion still writes the same bytes."""
+    import tempfile
+
+    dest, _ = converted
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        again = cifar10.convert(source["batches_dir"], shm, seed=7, chunk_records=25)
+        for name in ("train_hdf5", "test_hdf5"):
+            for a, b in zip(_read_all(again[name]), _read_all(dest / os.path.basename(again[name])), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
 def test_missing_and_malformed_sources(tmp_path, source):
     with pytest.raises(cifar10.Cifar10Error, match="lacks data_batch_1.bin"):
         cifar10.source_files(str(tmp_path))
