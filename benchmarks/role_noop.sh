@@ -12,6 +12,8 @@ cd "$here"
 export PATH="$here/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$here/ansible.cfg"
 export CONTAINERS_CONF="$here/molecule/containers.conf"
+# The transport molecule's inventory names (podman with pipelining, see tests/plugins/connection).
+export ANSIBLE_CONNECTION_PLUGINS="$here/tests/plugins/connection"
 roles=("$@")
 [ ${#roles[@]} -eq 0 ] && roles=(hdf5 julia_build)
 ./scripts/molecule-prereqs >/dev/null || { echo "role_noop: molecule prerequisites missing" >&2; exit 1; }

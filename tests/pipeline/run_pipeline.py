@@ -85,7 +85,8 @@ def write_inventory(work, container):
     for key in ("ansible_ssh_common_args", "ansible_ssh_private_key_file"):
         compose.pop(key, None)
     compose.update({
-        "ansible_connection": "'containers.podman.podman'",
+        # containers.podman.podman with pipelining (tests/plugins/connection): one exec per task, as over SSH.
+        "ansible_connection": "'podman_pipelined'",
         "ansible_host": f"'{container}'",
         "ansible_user": "'root'",
         "ansible_python_interpreter": "'/usr/bin/python3'",
@@ -153,7 +154,10 @@ def main():
             "AWS_REGION": "us-east-1",
             "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
             "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
+            "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "tests/plugins/connection"),
         }
+        if os.environ.get("MOCHA_PIPELINE_PROFILE"):
+            env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         data = make_fixtures(work)
         data_proc, data_port = start_data_server(work)
         sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
