@@ -277,3 +277,26 @@ def test_missing_endpoint_fails_closed(aws, tmp_path):
     assert "AWS credentials do not work" in flat, out.stdout[-4000:]
     assert re.search(r"127\.0\.0\.1:9|proxy|Could not connect", flat, re.IGNORECASE), flat[-3000:]
     assert aws.request_count() == before
+
+
+def test_inventory_describes_only_the_settings_region(aws, tmp_path):
+    """The dynamic inventory asks the settings file's region only (not every region), whichever it names."""
+    ours = {"Key": "mocha-cloud:project", "Value": "mocha-cloud"}
+    ids = {}
+    for region in ("us-east-1", "eu-west-1"):
+        ec2 = aws.client("ec2", region)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        made = ec2.run_instances(ImageId=image, InstanceType="g4dn.xlarge", MinCount=1, MaxCount=1,
+                                 TagSpecifications=[{"ResourceType": "instance", "Tags": [ours]}])
+        ids[region] = made["Instances"][0]["InstanceId"]
+    settings = (REPO / "settings.yml").read_text()
+    assert "aws_gpu_instance_region: us-east-1" in settings
+    for region, other in (("us-east-1", "eu-west-1"), ("eu-west-1", "us-east-1")):
+        path = tmp_path / f"settings-{region}.yml"
+        path.write_text(settings.replace("aws_gpu_instance_region: us-east-1", f"aws_gpu_instance_region: {region}"))
+        inv = subprocess.run(
+            ["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--graph"], cwd=REPO,
+            env=aws.env | {"MOCHA_CLOUD_SETTINGS": str(path)}, capture_output=True, text=True, timeout=300, check=False,
+        )
+        assert inv.returncode == 0, inv.stderr
+        assert ids[region] in inv.stdout and ids[other] not in inv.stdout, inv.stdout
