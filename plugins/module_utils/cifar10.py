@@ -216,7 +216,7 @@ class _Writer:
                 self.direct_fd = None
         self.queue = queue.Queue()
         self.free = queue.Queue()
-        for _ in range(depth):
+        for _unused in range(depth):
             self.free.put(_aligned_empty(np, block_shape, dtype))
         self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -34,7 +34,7 @@ def test_missing_changed_content_and_changed_mode_are_written():
 
 def test_non_ascii_content_is_hashed_as_utf8():
     wanted = [{"dest": "/r/t.md", "content": "accuracy ≈ 80 %\n", "mode": "0644"}]
-    found = [{"path": "/r/t.md", "checksum": hashlib.sha1("accuracy ≈ 80 %\n".encode("utf-8")).hexdigest(), "mode": "644"}]
+    found = [{"path": "/r/t.md", "checksum": hashlib.sha1("accuracy ≈ 80 %\n".encode()).hexdigest(), "mode": "644"}]
     assert files_to_write(wanted, found) == []
 
 

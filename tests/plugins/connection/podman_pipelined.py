@@ -64,11 +64,12 @@ DOCUMENTATION = """
           - name: ansible_pipelining
 """
 
-import shlex
+# Imports after DOCUMENTATION, as in every Ansible plugin.
+import shlex  # noqa: E402
 
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.connection import ConnectionBase, ensure_connect
-from ansible_collections.containers.podman.plugins.connection.podman import Connection as PodmanConnection
+from ansible.module_utils.common.text.converters import to_native  # noqa: E402
+from ansible.plugins.connection import ConnectionBase, ensure_connect  # noqa: E402
+from ansible_collections.containers.podman.plugins.connection.podman import Connection as PodmanConnection  # noqa: E402
 
 
 class Connection(PodmanConnection):
