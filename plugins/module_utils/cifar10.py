@@ -189,6 +189,14 @@ def _aligned_empty(np, shape, dtype):
     return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
 
+def _pwrite_all(fd, view, offset):
+    """Write all of ``view`` at ``offset`` (pwrite may write less than asked)."""
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
 class _Writer:
     """Writes blocks at byte offsets of a file from a background thread.
 
@@ -213,7 +221,7 @@ class _Writer:
             try:
                 self.direct_fd = os.open(path, os.O_WRONLY | os.O_DIRECT)
             except OSError:
-                self.direct_fd = None
+                pass  # tmpfs and others refuse the flag at open: the page cache it is
         self.queue = queue.Queue()
         self.free = queue.Queue()
         for _unused in range(depth):
@@ -233,10 +241,7 @@ class _Writer:
         if self.direct_fd is None or (offset | len(view) | address) % DIRECT_ALIGN:
             return False
         try:
-            while view:
-                written = os.pwrite(self.direct_fd, view, offset)
-                view = view[written:]
-                offset += written
+            _pwrite_all(self.direct_fd, view, offset)
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
@@ -256,10 +261,7 @@ class _Writer:
                 view = memoryview(block).cast("B")[:count]
                 try:
                     if not self._write_direct(view, offset, block.ctypes.data):
-                        while view:
-                            written = os.pwrite(self.fd, view, offset)
-                            view = view[written:]
-                            offset += written
+                        _pwrite_all(self.fd, view, offset)
                 except OSError as exc:
                     self.error = exc
             self.free.put(block)
@@ -362,20 +364,21 @@ def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fs
         h5.attrs["mocha_cloud_layout"] = "data (N,3,32,32) float32 = Julia W x H x C x N; label (N,1) float32 = 1 x N"
 
     errors = []
-
-    def flush():
-        try:
-            if fsync:
-                # On disk before the rename and the stamp: a crash never leaves a stamped, half-written file.
+    flusher = None
+    if fsync:
+        # On disk before the rename and the stamp: a crash never leaves a stamped, half-written file.
+        def flush():
+            try:
                 _fsync_path(tmp)
-        except OSError as exc:
-            errors.append(exc)
+            except OSError as exc:
+                errors.append(exc)
 
-    flusher = threading.Thread(target=flush, daemon=True)
-    flusher.start()
+        flusher = threading.Thread(target=flush, daemon=True)
+        flusher.start()
 
     def finish():
-        flusher.join()
+        if flusher is not None:
+            flusher.join()
         if errors:
             raise errors[0]
         os.replace(tmp, path)
