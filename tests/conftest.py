@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 GPU_BOX = FIXTURES / "gpu-box-ubuntu2404-h200"
 
 
@@ -41,3 +41,33 @@ def _link_collection() -> None:
 
 
 _link_collection()
+
+
+# --- Tests need only the repository --------------------------------------------------------------------------
+# A user's clone has nothing beside it. Every file a test opens in this process is checked: one that lies beside
+# the checkout (under its parent directory, outside the checkout) fails the test that opened it.
+_OUTSIDE_READS = []
+
+
+def outside_repo(path, repo=REPO):
+    """True for a path beside the checkout: under the checkout's parent directory but not inside the checkout."""
+    try:
+        p = Path(os.path.abspath(os.fsdecode(path)))
+    except (TypeError, ValueError):
+        return False
+    return p.is_relative_to(repo.parent) and not p.is_relative_to(repo)
+
+
+def _audit(event, args):
+    if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)) and outside_repo(args[0]):
+        _OUTSIDE_READS.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_runtest_teardown(item):
+    if _OUTSIDE_READS:
+        paths = sorted(set(_OUTSIDE_READS))
+        _OUTSIDE_READS.clear()
+        raise AssertionError(f"{item.nodeid} opened files outside the repository (copy them into tests/fixtures/): {paths}")
