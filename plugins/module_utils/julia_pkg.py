@@ -20,6 +20,8 @@ import json
 import os
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import system_ca_store
+
 MARKER = "MOCHA_CLOUD_JSON "
 
 # Julia package names: an identifier, conventionally starting with a capital letter (General's
@@ -465,6 +467,13 @@ class JuliaRunner:
         self.julia = julia
         self.env = dict((str(k), str(v)) for k, v in (environment or {}).items())
         self.env.setdefault("LC_ALL", "C")
+        # Julia 0.6/0.7's libgit2 trusts only its own 2018 cert.pem unless told where the system's store is: every
+        # Pkg call gets the host's CA bundle and directory, unless the caller named them.
+        ca_file, ca_dir = system_ca_store()
+        if ca_file:
+            self.env.setdefault("SSL_CERT_FILE", ca_file)
+        if ca_dir:
+            self.env.setdefault("SSL_CERT_DIR", ca_dir)
 
     def run(self, args, check_rc=False):
         rc, out, err = self.module.run_command([self.julia] + args, environ_update=self.env, check_rc=False)

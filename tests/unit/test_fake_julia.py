@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 import subprocess
 import sys
 
@@ -46,6 +47,7 @@ def test_version_from_env_then_file_else_error(tmp_path):
     copy = tmp_path / "bin"
     copy.mkdir()
     shutil.copy(FAKE, copy / "julia")
+    shutil.copy(Path(FAKE).parent / "fakeruntime.py", copy / "fakeruntime.py")
     bare = run(["--version"], julia=str(copy / "julia"))
     assert bare.returncode == 1 and "no version" in bare.stderr
     (copy / "fake-julia-version").write_text("0.6.4\n")
@@ -114,6 +116,7 @@ def test_script_mode_execs_train_py_beside_the_realpath(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     shutil.copy(FAKE, bindir / "julia")
+    shutil.copy(Path(FAKE).parent / "fakeruntime.py", bindir / "fakeruntime.py")
     (bindir / "fake-julia-version").write_text("0.6.4\n")
     (bindir / "train.py").write_text(
         "import json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'cuda': os.environ.get('MOCHA_USE_CUDA')}))\n"

@@ -44,7 +44,8 @@ def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
         (0, "INFO: Installing JLD\n" + report_line({"JLD": {"version": "0.8.3", "path": "/d/v0.6/JLD", "head": "",
                                                             "branch": "", "url": "", "rev_head": ""}}), ""),
     ]
-    with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc:
+    with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc, \
+            mock.patch.object(jp, "system_ca_store", return_value=("/etc/ca.crt", "/etc/ca")):
         res = run_module(julia_package, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
                                          "environment": {"JULIA_PKGDIR": "/d"}}, capsys)
     assert res["changed"] is True and res["action"] == "add"
@@ -55,8 +56,9 @@ def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
     assert calls[1].args[0][4].rstrip().endswith('_mc_report(String["JLD"], "")')
     action_code = calls[2].args[0][4]
     assert '_mc_init()\nPkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
-    for c in calls:
-        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C"}
+    for c in calls:  # every call trusts the system's CA store (Julia 0.6's libgit2 would use its 2018 cert.pem)
+        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C", "SSL_CERT_FILE": "/etc/ca.crt",
+                                              "SSL_CERT_DIR": "/etc/ca"}
 
 
 @pytest.mark.parametrize(

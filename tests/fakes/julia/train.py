@@ -24,6 +24,9 @@ import signal
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakeruntime  # noqa: E402  (beside this file: the fake runtime checks shared with the fake julia)
+
 
 def log(msg, level="INFO"):
     stamp = time.strftime("%d-%b %H:%M:%S", time.gmtime())
@@ -98,6 +101,22 @@ def accuracy(it):
     return 80.0 - 70.0 * math.exp(-it / 7000.0) + 0.6 * math.sin(it * 78.233)
 
 
+def backend_is_gpu(cfg):
+    return cfg["gpu"] or os.environ.get("MOCHA_USE_CUDA", "").lower() == "true"
+
+
+def smoke(text):
+    """mocha-gpu-smoke.jl (roles/mocha/files): using Mocha, init a GPUBackend, one conv forward on GPU and CPU."""
+    try:
+        mocha = fakeruntime.using_mocha()
+        fakeruntime.gpu_backend_init(mocha)
+    except fakeruntime.JuliaError as exc:
+        sys.stderr.write(f"ERROR: LoadError: {exc}\n")
+        return 1
+    print("MOCHA_CLOUD_SMOKE ok max_abs_diff=0.0 size=(16, 16, 8, 4) (FAKE julia: no GPU computed anything)")
+    return 0
+
+
 def main(argv):
     if not argv:
         fail("usage: julia SCRIPT.jl [args]")
@@ -107,17 +126,25 @@ def main(argv):
             text = handle.read()
     except OSError as exc:
         fail(f"could not open file {script}: {exc}")
+    if "MOCHA_CLOUD_SMOKE" in text and "GPUBackend()" in text:
+        return smoke(text)
     cfg = parse_script(text)
     if "using Mocha" not in text or cfg["max_iter"] is None:
         fail(f"{script} does not look like Mocha's cifar10.jl (no 'using Mocha' or max_iter)")
     if cfg["gpu"] and os.environ.get("MOCHA_USE_CUDA", "").lower() not in ("true", "1", "yes"):
         fail("UndefVarError: GPUBackend not defined (MOCHA_USE_CUDA is not set)")
+    try:
+        mocha = fakeruntime.using_mocha() if fakeruntime.package_dir("Mocha") else ""
+        if backend_is_gpu(cfg):
+            fakeruntime.gpu_backend_init(mocha)
+    except fakeruntime.JuliaError as exc:
+        fail(str(exc))
     for key in ("train_source", "test_source"):
         if cfg[key] is None:
             fail(f"no HDF5DataLayer {key} in {script}")
         check_source(cfg[key])
 
-    backend = "GPUBackend" if cfg["gpu"] or os.environ.get("MOCHA_USE_CUDA", "").lower() == "true" else "CPUBackend"
+    backend = "GPUBackend" if backend_is_gpu(cfg) else "CPUBackend"
     log(f"FAKE julia (tests/fakes/julia/train.py) emulating Mocha; backend {backend}, pid {os.getpid()}")
     log(f"Constructing net CIFAR10-train on {backend}...")
     pace = float(os.environ.get("FAKE_MOCHA_SECONDS_PER_ITER", "0.0002"))
