@@ -49,7 +49,7 @@ def extra(tmp_path, headers):  # noqa: F811
         "mocha_cudnn_compat_cudnn_include": str(cudnn_inc),
         "cuda_home": str(Path(cuda_inc).parent),
         "mocha_install_build_tools": False,
-        "__mocha_backend_request": "auto",
+        "mocha_backend": "auto",
         "out_file": str(tmp_path / "fact.json"),
         "ansible_python_interpreter": sys.executable,
     }
@@ -74,7 +74,7 @@ def test_builds_selftests_and_is_idempotent(tmp_path, extra):
 
 
 def test_forced_gpu_stops_with_the_reason(tmp_path, extra):
-    extra["__mocha_backend_request"] = "gpu"
+    extra["mocha_backend"] = "gpu"
     proc = run_play(tmp_path, extra)
     assert proc.returncode != 0
     assert "mocha_backend=gpu needs the cuDNN 5 compatibility library" in proc.stdout

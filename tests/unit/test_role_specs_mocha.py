@@ -40,7 +40,7 @@ def test_tasks_use_only_known_public_variables():
     known = set(DEFAULTS) | {
         # facts this role publishes
         "mocha_dir", "mocha_installed_version", "mocha_backend_reason", "mocha_environment", "mocha_cudnn_compat",
-        "mocha_recovery", "mocha_tests_passed",
+        "mocha_recovery", "mocha_tests_passed", "mocha_backend_selected", "mocha_gpu_smoke",
         # tags
         "mocha_preflight", "mocha_install", "mocha_configure", "mocha_verify",
     }
