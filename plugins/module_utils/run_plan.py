@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mocha-cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run plan: how long each phase of the journey is expected to take, and what the whole journey costs.
+
+Checked before anything is created, against the life of the instance (aws_gpu_instance_max_hours): a run that cannot
+finish before the instance terminates itself is refused with the figures and the setting to raise.
+
+The figures are published ones, not guesses made here:
+- training: Mocha's documentation gives about 150-160 s per 200 iterations of the CIFAR-10 network on its CPU backend
+  (70,000 iterations: about 15 h) and 5-6 s on a 2016 GPU (the tutorial saw about 3 s on a K80). The plan takes the
+  slower end of each. ``mocha_backend: auto`` falls back to the CPU backend whenever the GPU cannot be used (the compat
+  library's self-test or the Julia smoke test fails), so auto is planned at the CPU figure, with the GPU figure shown.
+- Julia: the official binary installs in minutes; a source build of Julia before 1.3 builds LLVM and every dependency
+  (about 4 CPU-hours), 1.x with BinaryBuilder about 1.5 CPU-hours, divided by the build jobs.
+- the rest (boot, driver check, HDF5, Pkg with METADATA and Mocha's tests, download and conversion, results) are
+  fixed allowances, listed in PHASES.
+A margin (default 15%) is added before comparing with the instance's life. Pure functions, unit-tested.
+"""
+
+import math
+import re
+
+DOC_SECONDS_PER_200 = {"gpu": 6.0, "cpu": 160.0}
+# Validation every 1,000 iterations runs 10,000 test images forward (100 batches, about a third of a training step
+# each): about 3% on top of training. Snapshots are small.
+VALIDATION_OVERHEAD = 0.05
+MARGIN = 0.15
+
+# Fixed allowances in seconds, in journey order; (key, label, seconds, where).
+PHASES = (
+    ("boot", "launch, boot and cloud-init", 300, "aws"),
+    ("cuda", "NVIDIA driver and CUDA check (installed on the Deep Learning AMI)", 120, "all"),
+    ("hdf5", "HDF5 packages", 180, "all"),
+    ("mocha", "Pkg: METADATA, HDF5, JLD, Mocha, native extension or kernels, Pkg.test", 2400, "all"),
+    ("data", "CIFAR-10 download (170 MB) and conversion to HDF5", 300, "all"),
+    ("results", "results home, learning curve, report", 120, "all"),
+)
+JULIA_BINARY_SECONDS = 180
+# CPU-seconds of a Julia source build (make -j N divides them).
+JULIA_SOURCE_CPU_SECONDS = {"old": 4 * 3600, "bb": int(1.5 * 3600), "no-bb": 6 * 3600}
+
+
+def vcpus_of(instance_type):
+    """vCPUs of an EC2 size from its name: large 2, xlarge 4, Nxlarge 4N (metal sizes: None)."""
+    m = re.fullmatch(r"[a-z0-9-]+\.(\d*)xlarge", instance_type or "")
+    if m:
+        return 4 * int(m.group(1) or 1)
+    if re.fullmatch(r"[a-z0-9-]+\.large", instance_type or ""):
+        return 2
+    return None
+
+
+def version_tuple(version):
+    m = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", str(version or ""))
+    return tuple(int(x or 0) for x in m.groups()) if m else (0, 0, 0)
+
+
+def julia_method_expected(method, version, host_gcc_major=None):
+    """(method, why) that julia_build will take. auto on the Deep Learning AMIs (GCC 11-13) takes the binary for Julia
+    before 1.3, whose bundled LLVM the known-bad table refuses on GCC 11 or newer, and builds 1.3+ from source."""
+    if method in ("binary", "source"):
+        return method, f"julia_build_method: {method}"
+    old = version_tuple(version) < (1, 3, 0)
+    gcc = host_gcc_major if host_gcc_major is not None else 11
+    if old and gcc >= 11:
+        return "binary", f"auto: Julia {version} builds LLVM from source, which GCC {gcc}+ cannot (known-bad table)"
+    return "source", f"auto: no known-bad entry for Julia {version} with GCC {gcc}"
+
+
+def julia_seconds(method, version, jobs, use_binarybuilder=True):
+    if method == "binary":
+        return JULIA_BINARY_SECONDS
+    kind = "old" if version_tuple(version) < (1, 3, 0) else ("bb" if use_binarybuilder else "no-bb")
+    return int(math.ceil(JULIA_SOURCE_CPU_SECONDS[kind] / max(1, int(jobs or 1))))
+
+
+def training_seconds(iterations, seconds_per_200):
+    return int(math.ceil(int(iterations) / 200.0 * float(seconds_per_200) * (1 + VALIDATION_OVERHEAD)))
+
+
+def hms(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def plan(settings):
+    """The plan for one host. ``settings`` keys (all optional but max_iter):
+
+    provider (aws|onprem), instance_type, vcpus, hourly_price_usd, max_hours, julia_version, julia_method,
+    julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}),
+    margin.
+    Returns phases, the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
+    """
+    provider = settings.get("provider") or "aws"
+    backend = settings.get("backend") or "auto"
+    per200 = dict(DOC_SECONDS_PER_200, **{k: float(v) for k, v in (settings.get("seconds_per_200") or {}).items()})
+    margin = float(settings.get("margin", MARGIN))
+    iters = int(settings["max_iter"])
+    vcpus = settings.get("vcpus") or vcpus_of(settings.get("instance_type", "")) or 4
+    jobs = int(settings.get("julia_jobs") or 0) or vcpus
+    method, method_why = julia_method_expected(settings.get("julia_method") or "auto", settings.get("julia_version", "0.6"),
+                                               settings.get("host_gcc_major"))
+    planned_backend = "gpu" if backend == "gpu" else "cpu"
+
+    phases = []
+    for key, label, seconds, where in PHASES:
+        if where == "all" or where == provider:
+            phases.append({"phase": key, "what": label, "seconds": seconds})
+    phases.insert(3 if provider == "aws" else 2, {
+        "phase": "julia", "seconds": julia_seconds(method, settings.get("julia_version"), jobs, settings.get("use_binarybuilder", True)),
+        "what": f"Julia {settings.get('julia_version', '')} {'official binary' if method == 'binary' else f'source build, make -j {jobs}'} ({method_why})",
+    })
+    train = {b: training_seconds(iters, per200[b]) for b in ("gpu", "cpu")}
+    phases.insert(len(phases) - 1, {
+        "phase": "train", "seconds": train[planned_backend],
+        "what": f"{iters} iterations on the {planned_backend.upper()} backend at {per200[planned_backend]:g} s per 200"
+                + (" (auto may fall back to the CPU backend: planned at its figure)" if backend == "auto" else ""),
+    })
+    total = sum(p["seconds"] for p in phases)
+    with_margin = int(math.ceil(total * (1 + margin)))
+    gpu_total = total - train[planned_backend] + train["gpu"]
+
+    price = settings.get("hourly_price_usd")
+    price = float(price) if price not in (None, "") else None
+    max_hours = settings.get("max_hours")
+    max_hours = float(max_hours) if max_hours not in (None, "") else None
+    fits = True if (provider != "aws" or max_hours is None) else with_margin <= max_hours * 3600
+    needed_hours = int(math.ceil(with_margin / 3600.0))
+    result = {
+        "provider": provider,
+        "instance_type": settings.get("instance_type") or "",
+        "backend_requested": backend,
+        "backend_planned": planned_backend,
+        "julia_method": method,
+        "phases": phases,
+        "total_seconds": total,
+        "total_with_margin_seconds": with_margin,
+        "margin": margin,
+        "total_hours": round(with_margin / 3600.0, 2),
+        "gpu_total_hours": round(gpu_total * (1 + margin) / 3600.0, 2),
+        "cpu_total_hours": round((total - train[planned_backend] + train["cpu"]) * (1 + margin) / 3600.0, 2),
+        "max_hours": max_hours,
+        "fits": fits,
+        "hours_needed": needed_hours,
+        "hourly_price_usd": price,
+        "cost_usd": round(with_margin / 3600.0 * price, 2) if price is not None else None,
+        "cost_at_max_hours_usd": round(max_hours * price, 2) if (price is not None and max_hours) else None,
+    }
+    result["lines"] = lines(result)
+    return result
+
+
+def lines(p):
+    """The plan as lines a person reads."""
+    out = [f"Run plan ({p['instance_type'] or p['provider']}, backend {p['backend_requested']}"
+           f" -> planned {p['backend_planned']}, Julia {p['julia_method']}):"]
+    for ph in p["phases"]:
+        out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}")
+    out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"
+               f" (on the GPU backend: {p['gpu_total_hours']} h; on the CPU backend: {p['cpu_total_hours']} h)")
+    if p["hourly_price_usd"] is not None:
+        out.append(f"  cost     about ${p['cost_usd']:.2f} at ${p['hourly_price_usd']:g}/h"
+                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance lives its {p['max_hours']:g} h"
+                      if p['cost_at_max_hours_usd'] is not None else ""))
+    if p["provider"] == "aws" and p["max_hours"] is not None:
+        out.append(f"  instance life {p['max_hours']:g} h (aws_gpu_instance_max_hours): "
+                   + ("the plan fits" if p["fits"] else
+                      f"TOO SHORT: the plan needs {p['total_hours']} h. Raise aws_gpu_instance_max_hours to at least "
+                      f"{p['hours_needed']}, lower cifar10_max_iter, or use mocha_backend: gpu if the GPU backend works for you"))
+    return out
