@@ -455,6 +455,7 @@ _TRAIN_NEW = re.compile(r"^\s*TRAIN\b.*?\biter=(?P<iter>\d+).*?\bobj_val=(?P<obj
 _ACCURACY = re.compile(r"^\s*Accuracy \(avg over (?P<n>\d+)\) = (?P<acc>[0-9.]+)%")
 _SNAPSHOT = re.compile(r"Saving snapshot to (?P<file>snapshot-(?P<iter>\d+)\.jld)")
 _LOADED = re.compile(r"Loading existing model from (?P<file>\S+)")
+_SNAPSHOT_NAME = re.compile(r"snapshot-(?P<iter>\d+)\.jld$")
 _VALIDATION_AFTER = re.compile(r"## Performance on Validation Set(?: after (?P<iter>\d+) iterations)?")
 
 
@@ -476,12 +477,17 @@ def parse_mocha_log(text, year=None):
     """Parse a Mocha training log into curves.
 
     Returns {'train': [{'iter', 'obj', 't'}], 'validation': [{'iter', 'accuracy', 'n', 't'}],
-    'snapshots': [{'iter', 'file'}], 'resumed_from': [files], 'first_t', 'last_t', 'lines'}.
+    'snapshots': [{'iter', 'file'}], 'resumed_from': [files], 'resumes': [{'iter', 'file', 't'}], 'train_all',
+    'first_t', 'last_t', 'lines'}.
+    A run resumed from a snapshot repeats the iterations after it: 'train' and 'validation' keep each iteration
+    once (the values of the session that went on), 'train_all' keeps every summary line in log order (for timing),
+    and 'resumes' marks where each resumed session started (iteration 0 for a restart without a snapshot).
     Times are seconds (a log without years is read as year 2000 and made monotonic across New Year).
     Validation results carry the iteration of the last training summary before them when the log
     does not say it.
     """
-    train, validation, snapshots, resumed = [], [], [], []
+    train, validation, snapshots, resumed, resumes, train_all = [], [], [], [], [], []
+    loaded = False
     first_t = last_t = None
     cur_year = year or 2000
     last_iter = 0
@@ -503,8 +509,18 @@ def parse_mocha_log(text, year=None):
             last_t = t
         m = _TRAIN_OLD.match(msg) or _TRAIN_NEW.match(msg)
         if m:
-            last_iter = int(m.group("iter"))
-            train.append({"iter": last_iter, "obj": float(m.group("obj")), "t": t})
+            it = int(m.group("iter"))
+            point = {"iter": it, "obj": float(m.group("obj")), "t": t}
+            train_all.append(point)
+            if train and it <= train[-1]["iter"]:
+                # A new session repeats iterations the last one had reached: each counts once, as redone.
+                if not loaded:
+                    resumes.append({"iter": 0, "file": None, "t": t})  # restarted without a snapshot
+                train[:] = [p for p in train if p["iter"] < it]
+                validation[:] = [v for v in validation if v["iter"] < it]
+            loaded = False
+            last_iter = it
+            train.append(point)
             continue
         m = _VALIDATION_AFTER.search(msg)
         if m:
@@ -523,11 +539,20 @@ def parse_mocha_log(text, year=None):
         m = _LOADED.search(msg)
         if m:
             resumed.append(m.group("file"))
+            snap = _SNAPSHOT_NAME.search(m.group("file"))
+            cut = int(snap.group("iter")) if snap else 0
+            resumes.append({"iter": cut, "file": m.group("file"), "t": t})
+            train[:] = [p for p in train if p["iter"] <= cut]
+            validation[:] = [v for v in validation if v["iter"] <= cut]
+            last_iter = cut
+            loaded = True
     return {
         "train": train,
+        "train_all": train_all,
         "validation": validation,
         "snapshots": snapshots,
         "resumed_from": resumed,
+        "resumes": resumes,
         "first_t": first_t,
         "last_t": last_t,
         "lines": lines,
@@ -573,7 +598,8 @@ def progress(parsed, max_iter, now=None, window=5):
     if train:
         out["iteration"] = train[-1]["iter"]
         out["objective"] = train[-1]["obj"]
-        recent = [p for p in train[-(window + 1):] if p["t"] is not None]
+        timeline = parsed.get("train_all") or train  # log order: a resume shows as the iteration going back
+        recent = [p for p in timeline[-(window + 1):] if p["t"] is not None]
         # Only measure within the current session: stop at a resume (iteration going backwards).
         span = [recent[-1]] if recent else []
         for p in reversed(recent[:-1]):
@@ -629,7 +655,7 @@ def metrics(parsed, max_iter, summary_interval=200, extra=None):
         "iterations": train[-1]["iter"] if train else 0,
         "max_iter": int(max_iter),
         "completed": bool(train) and train[-1]["iter"] >= int(max_iter),
-        "seconds_per_200_iterations": seconds_per_interval(train, 200),
+        "seconds_per_200_iterations": seconds_per_interval(parsed.get("train_all", train), 200),
         "summary_interval": int(summary_interval),
         "objective_curve": [[p["iter"], p["obj"]] for p in train],
         "accuracy_curve": [[p["iter"], p["accuracy"]] for p in validation],
@@ -638,6 +664,7 @@ def metrics(parsed, max_iter, summary_interval=200, extra=None):
         "wall_time_s": wall,
         "snapshots": [s["file"] for s in parsed["snapshots"]],
         "resumed_from": parsed["resumed_from"],
+        "resumes": [{"iteration": r["iter"], "snapshot": r["file"]} for r in parsed.get("resumes", [])],
     }
     doc.update(extra or {})
     return doc

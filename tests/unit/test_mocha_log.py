@@ -146,8 +146,29 @@ def test_resumed_log_rate_ignores_the_gap():
     )
     parsed = cifar10.parse_mocha_log(text)
     assert parsed["resumed_from"] == ["snapshots/snapshot-000400.jld"]
-    assert cifar10.seconds_per_interval(parsed["train"]) == 10
+    assert cifar10.seconds_per_interval(parsed["train_all"]) == 10
     assert cifar10.progress(parsed, 1000)["it_per_s"] == 20.0
+    # Iteration 600 was reached, lost, and redone: the curve holds it once, from the session that went on.
+    assert [(p["iter"], p["t"] % 86400) for p in parsed["train"]] == [(200, 32400), (400, 32410), (600, 39610), (800, 39620)]
+    assert [(r["iter"], r["file"]) for r in parsed["resumes"]] == [(400, "snapshots/snapshot-000400.jld")]
+    m = cifar10.metrics(parsed, 800)
+    assert m["resumes"] == [{"iteration": 400, "snapshot": "snapshots/snapshot-000400.jld"}]
+    assert [p[0] for p in m["objective_curve"]] == [200, 400, 600, 800] and m["seconds_per_200_iterations"] == 10
+
+
+def test_restart_without_a_snapshot_counts_each_iteration_once():
+    text = (
+        "20-Nov 09:00:00:INFO:root:000200 :: TRAIN obj-val = 2.0\n"
+        "20-Nov 09:00:10:INFO:root:000400 :: TRAIN obj-val = 1.9\n"
+        "20-Nov 09:00:11:INFO:root:  Accuracy (avg over 10000) = 20.0000%\n"
+        "20-Nov 10:00:00:INFO:root:000200 :: TRAIN obj-val = 2.1\n"
+        "20-Nov 10:00:10:INFO:root:000400 :: TRAIN obj-val = 1.8\n"
+        "20-Nov 10:00:11:INFO:root:  Accuracy (avg over 10000) = 25.0000%\n"
+    )
+    parsed = cifar10.parse_mocha_log(text)
+    assert [(p["iter"], p["obj"]) for p in parsed["train"]] == [(200, 2.1), (400, 1.8)]
+    assert [(v["iter"], v["accuracy"]) for v in parsed["validation"]] == [(400, 25.0)]
+    assert [r["iter"] for r in parsed["resumes"]] == [0]
 
 
 def test_empty_log_progress():

@@ -1,0 +1,44 @@
+"""The learning curve (roles/cifar10/files/plot_learning_curve.py): legend, the tutorial's 80% line, resume markers."""
+
+import importlib.util
+import subprocess
+import sys
+
+from conftest import REPO
+
+SCRIPT = REPO / "roles" / "cifar10" / "files" / "plot_learning_curve.py"
+METRICS = {"host": "gpu-1", "backend": "cpu", "iterations": 800, "final_accuracy": 61.5,
+           "objective_curve": [[200, 2.0], [400, 1.9], [600, 1.8], [800, 1.7]],
+           "accuracy_curve": [[400, 40.0], [800, 61.5]],
+           "resumes": [{"iteration": 400, "snapshot": "snapshot-000400.jld"}, {"iteration": 600, "snapshot": "snapshot-000600.jld"}]}
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("plot_learning_curve", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_figure_has_legend_reference_line_and_resume_markers():
+    fig = load().build_figure(METRICS)
+    ax_obj, ax_acc = fig.axes
+    labels = [t.get_text() for t in ax_obj.get_legend().get_texts()]
+    assert labels == ["training objective", "test accuracy", "tutorial: about 80% after 70,000 iterations", "resumed"]
+    assert any(list(line.get_ydata()) == [80.0, 80.0] for line in ax_acc.get_lines())
+    resumed_at = sorted(line.get_xdata()[0] for line in ax_obj.get_lines() if line.get_linestyle() == "--")
+    assert resumed_at == [400, 600]
+    assert "61.50% after 800 iterations" in ax_obj.get_title()
+
+
+def test_a_run_never_resumed_has_no_resume_marker():
+    fig = load().build_figure(dict(METRICS, resumes=[]))
+    assert "resumed" not in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_command_line_writes_a_png(tmp_path):
+    import json
+
+    (tmp_path / "m.json").write_text(json.dumps(METRICS))
+    subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "m.json"), str(tmp_path / "c.png")], check=True)
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
