@@ -329,7 +329,7 @@ def _host_text(ctx):
     elif where == "installed":
         comp = "GCC " + gcc
     else:
-        comp = "GCC {} (the gcc package {} would install; none on the host yet)".format(gcc, where)
+        comp = f"GCC {gcc} (the gcc package {where} would install; none on the host yet)"
     dist = " ".join(str(x) for x in (ctx.get("distribution"), ctx.get("distribution_major_version")) if x)
     return comp + (" on " + dist if dist else "")
 
@@ -348,13 +348,17 @@ def _known_bad_text(entries, version, ctx):
 
 def _ways_out(binary_version, version, ctx, insist=True):
     if binary_version:
-        out = ("Ways out: julia_build_method: binary (the official tarball of Julia {}, sha256-verified) or auto "
-               "(which picks that binary on this host)".format(binary_version))
+        out = (f"Ways out: julia_build_method: binary (the official tarball of Julia {binary_version}, sha256-verified) or auto "
+               "(which picks that binary on this host)")
     else:
         out = ("Ways out: add the sha256 of the official Julia {} tarball for {} to julia_build_binary_checksums and set "
                "julia_build_method: binary or auto; or build on a host with an older compiler".format(
                    version, ctx.get("architecture") or "this architecture"))
     return out + ("; or julia_build_known_bad_action: warn to build from source anyway." if insist else ".")
+
+
+def _matched(entries, version, ctx):
+    return f"known-bad entry {_ids(entries)} matches a source build of Julia {version} with {_host_text(ctx)}"
 
 
 def _decision(method, version, reason, entry="", matches=None, stop=False, message=""):
@@ -367,11 +371,11 @@ def _source(version, matches, ctx, action, binary_version, reason):
         return _decision("source", version, reason)
     text = _known_bad_text(matches, version, ctx)
     if action == "fail":
-        msg = ("julia_build: {} Stopped before anything was cloned or installed (julia_build_known_bad_action is "
-               "fail). {}".format(text, _ways_out(binary_version, version, ctx)))
+        msg = (f"julia_build: {text} Stopped before anything was cloned or installed (julia_build_known_bad_action is "
+               f"fail). {_ways_out(binary_version, version, ctx)}")
         return _decision("source", version, reason, matches[0]["id"], matches, True, msg)
-    msg = ("WARNING julia_build: {} Building from source anyway, as julia_build_known_bad_action is warn: expect the "
-           "build to fail. {}".format(text, _ways_out(binary_version, version, ctx, insist=False)))
+    msg = (f"WARNING julia_build: {text} Building from source anyway, as julia_build_known_bad_action is warn: expect the "
+           f"build to fail. {_ways_out(binary_version, version, ctx, insist=False)}")
     return _decision("source", version, reason, matches[0]["id"], matches, False, msg)
 
 
@@ -410,34 +414,33 @@ def select_method(requested, table, context=None, source_version="", binary_vers
     if binary_version:
         matches = known_bad(table, binary_version, ctx)
         if matches:
-            return _decision("binary", binary_version, "known-bad entry {} matches a source build of Julia {} with {}: "
-                             "installing the official binary (sha256-verified) instead".format(
-                                 _ids(matches), binary_version, _host_text(ctx)), matches[0]["id"])
+            return _decision("binary", binary_version, _matched(matches, binary_version, ctx)
+                             + ": installing the official binary (sha256-verified) instead", matches[0]["id"])
         maybe = known_bad(table, binary_version, ctx, unknown_gcc="match") if not gcc else []
         if maybe:
-            return _decision("binary", binary_version, "no GCC on the host yet and none the package manager names, and "
-                             "known-bad entry {} rules out a source build of Julia {} with some GCC versions: installing "
-                             "the official binary (sha256-verified) rather than the compiler the build dependencies would "
-                             "bring".format(_ids(maybe), binary_version), maybe[0]["id"])
+            return _decision("binary", binary_version,
+                             f"no GCC on the host yet and none the package manager names, and known-bad entry {_ids(maybe)} "
+                             f"rules out a source build of Julia {binary_version} with some GCC versions: installing the "
+                             "official binary (sha256-verified) rather than the compiler the build dependencies would bring",
+                             maybe[0]["id"])
     if not source_version:
         return _decision("", "", "the source version is not resolved yet")
     matches = known_bad(table, source_version, ctx)
     if matches and binary_version:
-        return _decision("binary", binary_version, "known-bad entry {} matches a source build of Julia {} with {}: "
-                         "installing the official binary of Julia {} (the newest with a known sha256) instead".format(
-                             _ids(matches), source_version, _host_text(ctx), binary_version), matches[0]["id"])
+        return _decision("binary", binary_version, _matched(matches, source_version, ctx)
+                         + f": installing the official binary of Julia {binary_version} (the newest with a known sha256) instead",
+                         matches[0]["id"])
     if matches:
         return _source(source_version, matches, ctx, action, "",
-                       "known-bad entry {} matches a source build of Julia {} with {}, and no sha256 is known for an "
-                       "official binary of it".format(_ids(matches), source_version, _host_text(ctx)))
+                       _matched(matches, source_version, ctx) + ", and no sha256 is known for an official binary of it")
     if not checked:
         return _decision("source", source_version, "julia_build_check_known_bad is false: the known-bad table is not consulted")
     if not gcc and known_bad(table, source_version, ctx, unknown_gcc="match"):
-        return _decision("source", source_version, "no GCC on the host yet and no sha256 known for an official binary of "
-                         "Julia {}: the known-bad table is checked again once the build dependencies have installed "
-                         "a compiler".format(source_version))
-    return _decision("source", source_version, "no known-bad entry matches a source build of Julia {} with {}".format(
-        source_version, _host_text(ctx)))
+        return _decision("source", source_version,
+                         f"no GCC on the host yet and no sha256 known for an official binary of Julia {source_version}: the "
+                         "known-bad table is checked again once the build dependencies have installed a compiler")
+    return _decision("source", source_version,
+                     f"no known-bad entry matches a source build of Julia {source_version} with {_host_text(ctx)}")
 
 
 def gcc_from_package_version(text):
@@ -466,11 +469,11 @@ def srccache(table, version, extra=None):
     errors = []
     for where, entries in (("vars/srccache.yml", table or []), ("julia_build_srccache_extra", extra or [])):
         if not isinstance(entries, (list, tuple)):
-            errors.append("{} must be a list of entries, got {!r}".format(where, entries))
+            errors.append(f"{where} must be a list of entries, got {entries!r}")
             continue
         for entry in entries:
             if not isinstance(entry, dict) or not entry.get("file"):
-                errors.append("{}: every entry needs a file name, got {!r}".format(where, entry))
+                errors.append(f"{where}: every entry needs a file name, got {entry!r}")
                 continue
             name = str(entry["file"])
             if name not in merged:

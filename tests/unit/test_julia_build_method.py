@@ -5,9 +5,8 @@ import importlib.util
 
 import pytest
 import yaml
-from conftest import REPO
-
 from ansible_collections.mocha.cloud.plugins.filter import julia_versions as jv
+from conftest import REPO
 
 VARS = REPO / "roles" / "julia_build" / "vars"
 TABLE = yaml.safe_load((VARS / "known_bad.yml").read_text())["__julia_build_known_bad"]
