@@ -148,7 +148,8 @@ def install_gcc(container, env):
     run = sh(["podman", "exec", container, "sh", "-c",
               "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc"
               " >/dev/null && gcc -dumpfullversion -dumpversion"], env=env, capture_output=True)
-    check(run.returncode == 0, f"gcc installed in the container: {run.stdout.strip()} {run.stderr.strip()[-500:]}")
+    check(run.returncode == 0, f"gcc installed in the container: GCC {run.stdout.strip()}"
+          + ("" if run.returncode == 0 else f" (rc={run.returncode}: {run.stderr.strip()[-500:]})"))
     return run.stdout.strip()
 
 
