@@ -19,9 +19,11 @@ description:
   - A series such as C(1.10) picks its newest stable patch, ordering by version (C(v1.10.10) is newer than C(v1.10.9)).
   - An exact version C(1.10.5) or C(v1.10.5) picks that tag; an exact pre-release (C(1.11.0-rc1)) may be named explicitly.
   - When nothing matches, the result has C(found=false), an C(error) message and the C(nearest) stable tags.
-  - The companion filters C(julia_parse_ls_remote), C(julia_sort_tags), C(julia_stable_tags), C(julia_nearest_tags)
-    and C(julia_known_bad) (matches a version and a host against the julia_build role's known-bad table) live in the
-    same file.
+  - The companion filters C(julia_parse_ls_remote), C(julia_sort_tags), C(julia_stable_tags), C(julia_nearest_tags),
+    C(julia_known_bad) (matches a version and a host against the julia_build role's known-bad table),
+    C(julia_select_method) (the julia_build role's choice between a source build and the official binary, with the
+    reason, and the stop or warning a known-bad source build gets) and C(julia_srccache) (the dependency files a
+    source build of a version needs pre-seeded because their upstream URL is dead) live in the same file.
 options:
   _input:
     description: Tag names (C(v1.10.5)), C(refs/tags/...) names, or the text printed by C(git ls-remote --tags).
@@ -270,12 +272,13 @@ def _vtuple(text):
     return tuple((nums + [0, 0, 0])[:3])
 
 
-def known_bad(table, version, context=None):
+def known_bad(table, version, context=None, unknown_gcc="skip"):
     """Entries of a known-bad table that match a Julia version and a host.
 
     ``context``: ``distribution``, ``distribution_major_version``, ``gcc_version`` ("" when unknown) and
-    ``use_binarybuilder``. An entry matches when every condition it states holds; a GCC condition never matches
-    an unknown GCC version.
+    ``use_binarybuilder``. An entry matches when every condition it states holds. With an unknown GCC version a
+    GCC condition never matches (``unknown_gcc="skip"``), or always may (``unknown_gcc="match"``: the entries that
+    could match once a compiler is installed).
     """
     context = context or {}
     v = _vtuple(version)
@@ -288,10 +291,11 @@ def known_bad(table, version, context=None):
         if "max" in rng and v >= _vtuple(rng["max"]):
             continue
         if ("gcc_min" in entry or "gcc_max" in entry) and not gcc:
+            if unknown_gcc != "match":
+                continue
+        elif "gcc_min" in entry and _vtuple(gcc) < _vtuple(entry["gcc_min"]):
             continue
-        if "gcc_min" in entry and _vtuple(gcc) < _vtuple(entry["gcc_min"]):
-            continue
-        if "gcc_max" in entry and _vtuple(gcc) >= _vtuple(entry["gcc_max"]):
+        elif "gcc_max" in entry and _vtuple(gcc) >= _vtuple(entry["gcc_max"]):
             continue
         if "distributions" in entry and context.get("distribution") not in entry["distributions"]:
             continue
@@ -305,6 +309,204 @@ def known_bad(table, version, context=None):
     return out
 
 
+# --- build method ------------------------------------------------------------------------------------------------
+
+METHODS = ("source", "binary", "auto")
+KNOWN_BAD_ACTIONS = ("fail", "warn")
+
+
+def _evidence(entry):
+    ev = entry.get("evidence") or []
+    return ", ".join(ev) if isinstance(ev, (list, tuple)) else str(ev)
+
+
+def _host_text(ctx):
+    """``GCC 12.2.0 on Debian 12``, saying where the GCC version came from when it is not installed."""
+    gcc = str(ctx.get("gcc_version") or "")
+    where = str(ctx.get("gcc_source") or "installed")
+    if not gcc:
+        comp = "no GCC on the host yet (and none the package manager names)"
+    elif where == "installed":
+        comp = "GCC " + gcc
+    else:
+        comp = f"GCC {gcc} (the gcc package {where} would install; none on the host yet)"
+    dist = " ".join(str(x) for x in (ctx.get("distribution"), ctx.get("distribution_major_version")) if x)
+    return comp + (" on " + dist if dist else "")
+
+
+def _ids(entries):
+    return ", ".join(e.get("id", "?") for e in entries)
+
+
+def _known_bad_text(entries, version, ctx):
+    lines = ["a source build of Julia {} with {} matches the known-bad {} {}:".format(
+        version, _host_text(ctx), "entry" if len(entries) == 1 else "entries", _ids(entries))]
+    for e in entries:
+        lines.append("[{}] {} Evidence: {}.".format(e.get("id", "?"), str(e.get("reason", "")).strip(), _evidence(e)))
+    return " ".join(lines)
+
+
+def _ways_out(binary_version, version, ctx, insist=True):
+    if binary_version:
+        out = (f"Ways out: julia_build_method: binary (the official tarball of Julia {binary_version}, sha256-verified) or auto "
+               "(which picks that binary on this host)")
+    else:
+        out = ("Ways out: add the sha256 of the official Julia {} tarball for {} to julia_build_binary_checksums and set "
+               "julia_build_method: binary or auto; or build on a host with an older compiler".format(
+                   version, ctx.get("architecture") or "this architecture"))
+    return out + ("; or julia_build_known_bad_action: warn to build from source anyway." if insist else ".")
+
+
+def _matched(entries, version, ctx):
+    return f"known-bad entry {_ids(entries)} matches a source build of Julia {version} with {_host_text(ctx)}"
+
+
+def _decision(method, version, reason, entry="", matches=None, stop=False, message=""):
+    return {"method": method, "version": version or "", "reason": reason, "entry": entry, "matches": matches or [],
+            "stop": stop, "message": message}
+
+
+def _source(version, matches, ctx, action, binary_version, reason):
+    if not matches:
+        return _decision("source", version, reason)
+    text = _known_bad_text(matches, version, ctx)
+    if action == "fail":
+        msg = (f"julia_build: {text} Stopped before anything was cloned or installed (julia_build_known_bad_action is "
+               f"fail). {_ways_out(binary_version, version, ctx)}")
+        return _decision("source", version, reason, matches[0]["id"], matches, True, msg)
+    msg = (f"WARNING julia_build: {text} Building from source anyway, as julia_build_known_bad_action is warn: expect the "
+           f"build to fail. {_ways_out(binary_version, version, ctx, insist=False)}")
+    return _decision("source", version, reason, matches[0]["id"], matches, False, msg)
+
+
+def select_method(requested, table, context=None, source_version="", binary_version="", action="fail", checked=True):
+    """The julia_build role's choice of build method, with the reason, as a dict.
+
+    ``requested``: ``source``, ``binary`` or ``auto``. ``table``: the known-bad entries (``checked`` false when the
+    table is switched off). ``context``: as for :func:`known_bad`, plus ``gcc_source`` (``installed``, or the
+    package manager whose candidate version ``gcc_version`` is) and ``architecture``. ``binary_version``: the
+    version the request resolves to among those with a known sha256 ("" when none); ``source_version``: the one
+    it resolves to among the git tags ("" when not resolved yet).
+
+    Returns ``method`` (``source``, ``binary``, or "" when auto still needs ``source_version``), ``version``,
+    ``reason``, ``entry`` (the deciding known-bad entry), ``matches`` (known-bad entries matching the source
+    build), ``stop`` (a known-bad source build that julia_build_known_bad_action fail refuses) and ``message``
+    (the error for ``stop``, else the warning for a known-bad source build that goes ahead).
+    auto: the source build unless a known-bad entry matches it on this host, then the official binary when a
+    sha256 is known for it. Without a compiler on the host (and none the package manager names), an entry that
+    constrains GCC counts as a match when a binary is available: the binary is the safe side.
+    """
+    if requested not in METHODS:
+        raise ValueError("julia_build_method {!r} is not one of {}".format(requested, ", ".join(METHODS)))
+    if action not in KNOWN_BAD_ACTIONS:
+        raise ValueError("julia_build_known_bad_action {!r} is not one of {}".format(action, ", ".join(KNOWN_BAD_ACTIONS)))
+    ctx = dict(context or {})
+    table = table if checked else []
+    gcc = str(ctx.get("gcc_version") or "")
+    if requested == "binary":
+        return _decision("binary", binary_version, "julia_build_method is binary")
+    if requested == "source":
+        if not source_version:
+            return _decision("", "", "the source version is not resolved yet")
+        return _source(source_version, known_bad(table, source_version, ctx), ctx, action, binary_version,
+                       "julia_build_method is source")
+    # auto
+    if binary_version:
+        matches = known_bad(table, binary_version, ctx)
+        if matches:
+            return _decision("binary", binary_version, _matched(matches, binary_version, ctx)
+                             + ": installing the official binary (sha256-verified) instead", matches[0]["id"])
+        maybe = known_bad(table, binary_version, ctx, unknown_gcc="match") if not gcc else []
+        if maybe:
+            return _decision("binary", binary_version,
+                             f"no GCC on the host yet and none the package manager names, and known-bad entry {_ids(maybe)} "
+                             f"rules out a source build of Julia {binary_version} with some GCC versions: installing the "
+                             "official binary (sha256-verified) rather than the compiler the build dependencies would bring",
+                             maybe[0]["id"])
+    if not source_version:
+        return _decision("", "", "the source version is not resolved yet")
+    matches = known_bad(table, source_version, ctx)
+    if matches and binary_version:
+        return _decision("binary", binary_version, _matched(matches, source_version, ctx)
+                         + f": installing the official binary of Julia {binary_version} (the newest with a known sha256) instead",
+                         matches[0]["id"])
+    if matches:
+        return _source(source_version, matches, ctx, action, "",
+                       _matched(matches, source_version, ctx) + ", and no sha256 is known for an official binary of it")
+    if not checked:
+        return _decision("source", source_version, "julia_build_check_known_bad is false: the known-bad table is not consulted")
+    if not gcc and known_bad(table, source_version, ctx, unknown_gcc="match"):
+        return _decision("source", source_version,
+                         f"no GCC on the host yet and no sha256 known for an official binary of Julia {source_version}: the "
+                         "known-bad table is checked again once the build dependencies have installed a compiler")
+    return _decision("source", source_version,
+                     f"no known-bad entry matches a source build of Julia {source_version} with {_host_text(ctx)}")
+
+
+def gcc_from_package_version(text):
+    """The upstream GCC version in a package version: ``4:12.2.0-3`` -> ``12.2.0``; "" for none."""
+    text = str(text or "").strip()
+    if not text or text.startswith("("):
+        return ""
+    text = text.split(":", 1)[1] if re.match(r"^\d+:", text) else text
+    m = re.match(r"^(\d+(?:\.\d+)*)", text)
+    return m.group(1) if m else ""
+
+
+# --- dependency files whose upstream URL is dead ----------------------------------------------------------------
+
+HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def srccache(table, version, extra=None):
+    """Entries of the srccache table that cover a Julia version, ``extra`` entries replacing shipped ones by file.
+
+    Returns ``{"entries": [...], "errors": [...]}``; an entry needs ``file`` (a plain file name), a non-empty
+    ``mirrors`` list and a ``sha256`` (64 hex digits); ``sha512`` (128 hex digits) is optional.
+    """
+    merged = {}
+    order = []
+    errors = []
+    for where, entries in (("vars/srccache.yml", table or []), ("julia_build_srccache_extra", extra or [])):
+        if not isinstance(entries, (list, tuple)):
+            errors.append(f"{where} must be a list of entries, got {entries!r}")
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict) or not entry.get("file"):
+                errors.append(f"{where}: every entry needs a file name, got {entry!r}")
+                continue
+            name = str(entry["file"])
+            if name not in merged:
+                order.append(name)
+            merged[name] = dict(entry, origin=where)
+    out = []
+    for name in order:
+        entry = merged[name]
+        problems = []
+        if "/" in name or name in (".", ".."):
+            problems.append("file must be a plain file name")
+        mirrors = entry.get("mirrors")
+        if not isinstance(mirrors, (list, tuple)) or not mirrors or not all(isinstance(m, str) and m for m in mirrors):
+            problems.append("mirrors must be a non-empty list of URLs")
+        sha256 = str(entry.get("sha256") or "").lower()
+        if len(sha256) != 64 or not HEX.match(sha256):
+            problems.append("sha256 must be 64 hex digits")
+        sha512 = str(entry.get("sha512") or "").lower()
+        if sha512 and (len(sha512) != 128 or not HEX.match(sha512)):
+            problems.append("sha512, when given, must be 128 hex digits")
+        if problems:
+            errors.append("{} entry {}: {}".format(entry["origin"], name, "; ".join(problems)))
+            continue
+        rng = entry.get("versions") or {}
+        v = _vtuple(version)
+        if "min" in rng and v < _vtuple(rng["min"]):
+            continue
+        if "max" in rng and v >= _vtuple(rng["max"]):
+            continue
+        out.append(dict(entry, sha256=sha256, sha512=sha512, mirrors=list(mirrors)))
+    return {"entries": out, "errors": errors}
+
+
 class FilterModule:
     """Julia version selection filters."""
 
@@ -316,4 +518,7 @@ class FilterModule:
             "julia_nearest_tags": nearest_tags,
             "julia_resolve_version": resolve_version,
             "julia_known_bad": known_bad,
+            "julia_select_method": select_method,
+            "julia_gcc_from_package_version": gcc_from_package_version,
+            "julia_srccache": srccache,
         }

@@ -8,11 +8,21 @@ Stand-ins (all local, all under tests/):
 - the GPU instance: a podman container from the scenario image (scripts/build-image). The test's EC2
   inventory (a copy of inventory/aws_ec2.yml) maps the instance moto launched to that container's connection.
 - github.com/JuliaLang/julia and Mocha.jl: local bare git repositories (tests/fixtures/make_*_upstream.py);
-  the Julia upstream's Makefile installs the fake julia (tests/fakes/julia/).
+  the Julia upstream's Makefile installs the fake julia (tests/fakes/julia/), and its 0.6 trees fail to build
+  with GCC 11 or newer, as the real ones are known to.
+- julialang-s3's official Julia 0.6.4 tarball: a FAKE one in the real layout (tests/fixtures/make_julia_binary.py)
+  with a test sha256, served on 127.0.0.1 with the CIFAR-10 data.
 - the CIFAR-10 download: a synthetic archive in the real format, served on 127.0.0.1 (tests/fixtures/).
+- the default instance's compiler (GCC 11-13 on the Deep Learning AMIs): Debian 12's GCC 12, installed in the
+  container before site.yml runs.
+
+settings.yml is the repository's own, unchanged except cifar10_max_iter and aws_gpu_instance_max_hours; the
+extra vars only point at the stand-ins (URLs, checksums, the local repositories).
 
 Steps and what each must show:
-1. first run of site.yml: provision (moto), configure, train; artifacts on the controller.
+1. first run of site.yml: provision (moto), configure, train; artifacts on the controller. julia_build's default
+   method (auto) installed the verified binary because the known-bad entry for Julia 0.6 with GCC 11+ matched,
+   and no source build ran.
 2. second run of site.yml: changed=0 on every host.
 3. site.yml with -e teardown=true --tags teardown: nothing of the project is left in moto.
 It prints the wall time of the first and second run (the pipeline benchmark quotes these) and exits
@@ -61,7 +71,10 @@ def make_fixtures(work):
     sh([py, REPO / "tests/fixtures/make_mocha_upstream.py", work / "Mocha.jl.git"], check=True, stdout=subprocess.DEVNULL)
     out = sh([py, REPO / "tests/fixtures/make_cifar10.py", work / "www", "--per-batch", "50"],
              check=True, capture_output=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    data = json.loads(out.strip().splitlines()[-1])
+    julia = sh([py, REPO / "tests/fixtures/make_julia_binary.py", work / "www"], check=True, capture_output=True).stdout
+    data["julia_binary"] = json.loads(julia)
+    return data
 
 
 def start_data_server(work):
@@ -100,7 +113,7 @@ def write_vars(work, data, data_port, max_iter):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
-    settings.update({"julia_build_version": "0.6", "cifar10_max_iter": max_iter, "aws_gpu_instance_max_hours": 1})
+    settings.update({"cifar10_max_iter": max_iter, "aws_gpu_instance_max_hours": 1})
     (work / "settings.yml").write_text(yaml.safe_dump(settings))
     extra = {
         "aws_gpu_instance_check_quota": False,
@@ -112,7 +125,9 @@ def write_vars(work, data, data_port, max_iter):
         "aws_gpu_instance_ami_ssm_parameter": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
         "aws_gpu_instance_private_key_dir": str(work / "ssh"),
         "julia_build_repo_url": f"file://{work}/julia.git",
-        "julia_build_min_free_disk_gb": 1,
+        # The FAKE official tarball and its test sha256 (the shipped sum is the real tarball's).
+        "julia_build_binary_url_base": f"http://127.0.0.1:{data_port}",
+        "julia_build_binary_checksums": {data["julia_binary"]["version"]: {"x86_64": data["julia_binary"]["sha256"]}},
         "mocha_source": f"file://{work}/Mocha.jl.git",
         "cifar10_url": f"http://127.0.0.1:{data_port}/cifar-10-binary.tar.gz",
         "cifar10_archive_size": data["size"],
@@ -126,6 +141,28 @@ def write_vars(work, data, data_port, max_iter):
     path = work / "vars.yml"
     path.write_text(yaml.safe_dump(extra))
     return path
+
+
+def install_gcc(container, env):
+    """Debian 12's GCC 12 in the container, as the default instance has GCC 11-13 before anything runs."""
+    run = sh(["podman", "exec", container, "sh", "-c",
+              "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc"
+              " >/dev/null && gcc -dumpfullversion -dumpversion"], env=env, capture_output=True)
+    check(run.returncode == 0, f"gcc installed in the container: GCC {run.stdout.strip()}"
+          + ("" if run.returncode == 0 else f" (rc={run.returncode}: {run.stderr.strip()[-500:]})"))
+    return run.stdout.strip()
+
+
+def check_julia_method(container, env, log, gcc):
+    """julia_build chose the binary because of the known-bad entry, and started no source build."""
+    flat = " ".join(log.split())
+    check(f"method auto -> binary (Julia 0.6.4): known-bad entry llvm-from-source-gcc11-limits matches a source build "
+          f"of Julia 0.6.4 with GCC {gcc}" in flat, f"julia_build chose the binary by the known-bad entry (GCC {gcc})")
+    check("Clone only the tag" not in flat and "Start the build detached" not in flat,
+          "julia_build ran no clone and no build")
+    left = sh(["podman", "exec", container, "sh", "-c", "ls -d /usr/local/src/julia-* 2>/dev/null; ls /opt/julia"],
+              env=env, capture_output=True).stdout.split()
+    check(left == ["julia-0.6.4"], f"only the binary install under /opt/julia, no source tree: {left}")
 
 
 def aws_leftovers(moto):
@@ -164,6 +201,7 @@ def main():
         # --http-proxy=false: the dead proxy that seals the controller off from real AWS must not reach the container.
         sh(["podman", "run", "-d", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
             IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+        gcc = install_gcc(container, env)
         inventory = write_inventory(work, container)
         extra = write_vars(work, data, data_port, args.max_iter)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
@@ -178,6 +216,8 @@ def main():
             check(run.returncode == 0, f"run {n} of site.yml succeeded (rc={run.returncode})")
             hosts = recap(run.stdout)
             check(any(h != "localhost" for h in hosts), f"run {n} configured a host from the EC2 inventory: {sorted(hosts)}")
+            if n == 1:
+                check_julia_method(container, env, run.stdout, gcc)
             if n == 2:
                 changed = {h: r["changed"] for h, r in hosts.items()}
                 check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")
