@@ -165,6 +165,18 @@ def check_julia_method(container, env, log, gcc):
     check(left == ["julia-0.6.4"], f"only the binary install under /opt/julia, no source tree: {left}")
 
 
+def check_julia_runtime(container, env):
+    """The official binary's bundled libstdc++ is older than Debian 12's: Mocha's processes preload the system's, and
+    every one of them (Pkg calls included) trusts the system's CA store, not Julia 0.6's 2018 cert.pem."""
+    run_env = sh(["podman", "exec", container, "cat", "/var/lib/mocha-cifar10/run/environment.sh"], env=env,
+                 capture_output=True).stdout
+    check(re.search(r"(?m)^LD_PRELOAD=\S*libstdc\+\+\.so\.6$", run_env) is not None,
+          "the training environment preloads the system libstdc++ over Julia's bundled older one")
+    check("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in run_env, "the training environment trusts the system CA store")
+    wrapper = sh(["podman", "exec", container, "cat", "/usr/local/bin/mocha-julia"], env=env, capture_output=True).stdout
+    check("LD_PRELOAD=" in wrapper, "mocha-julia preloads the system libstdc++ for Mocha's processes")
+
+
 def aws_leftovers(moto):
     ec2 = moto.client("ec2")
     tag = [{"Name": "tag:mocha-cloud:project", "Values": ["mocha-cloud"]}]
@@ -218,6 +230,7 @@ def main():
             check(any(h != "localhost" for h in hosts), f"run {n} configured a host from the EC2 inventory: {sorted(hosts)}")
             if n == 1:
                 check_julia_method(container, env, run.stdout, gcc)
+                check_julia_runtime(container, env)
             if n == 2:
                 changed = {h: r["changed"] for h, r in hosts.items()}
                 check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")
