@@ -158,7 +158,7 @@ def ssh_source_problem(value, allow_world=False):
         return (f"Refusing to open SSH to {network} (the whole Internet). Give your own address as a /32 in "
                 "aws_gpu_instance_ssh_cidr (or leave it empty to detect it), or set aws_gpu_instance_allow_world_ssh: true "
                 "if you really mean it")
-    if network.is_multicast or network.is_unspecified or network.network_address.is_unspecified:
+    if network.is_multicast or network.is_unspecified:
         return f"aws_gpu_instance_ssh_cidr {value!r} is not a source address range SSH can come from ({network})"
     widest = WIDEST_PREFIX[network.version]
     if network.prefixlen < widest and not allow_world:
