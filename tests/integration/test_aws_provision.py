@@ -85,6 +85,8 @@ CONNECTION_PLAY = """
 - hosts: localhost
   connection: local
   gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
   tasks:
     - ansible.builtin.copy:
         dest: "{{ out }}"
