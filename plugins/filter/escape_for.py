@@ -11,7 +11,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mocha.cloud.plugins.module_utils import escape
 
 
-def escape_for(value, format):  # pylint: disable=redefined-builtin  (the option's documented name)
+# The second argument is named as its documented option, format.
+def escape_for(value, format):  # pylint: disable=redefined-builtin
     try:
         return escape.escape_for(value, format)
     except escape.EscapeError as exc:
