@@ -230,7 +230,7 @@ def public_key_problem(path):
     if b"PRIVATE KEY" in data:
         public = full[:-4] if full.endswith(".pub") else full + ".pub"
         return (f"{name} {path} holds a PRIVATE KEY, which must never leave this machine: give its public half, "
-                f"{public} (make it with: ssh-keygen -y -f {full} > {public}). Nothing was read from it or sent")
+                f"{public} (make it with: ssh-keygen -y -f {full} > {public}). Nothing of it was sent or shown")
     if len(data) > MAX_PUBLIC_KEY_BYTES:
         return f"{name} {path} is larger than {MAX_PUBLIC_KEY_BYTES} bytes: not a public key"
     text = data.decode("utf-8", "replace")

@@ -51,14 +51,14 @@ def test_julia_unescaped_interpolation_is_what_the_fake_refuses():
 
 # --- make ---------------------------------------------------------------------------------------------------
 
-MAKE_VALUES = ["/opt/julia", "/opt/ju lia/$(shell touch /tmp/pwned)/$$x", "/opt/#not a comment", "generic;sandybridge,-xsaveopt,clone_all",
+MAKE_VALUES = ["/opt/julia", "/opt/ju lia/$(shell touch {tmp}/pwned)/$$x", "/opt/#not a comment", "generic;sandybridge,-xsaveopt,clone_all",
                "x86-64-v3", "100%", "a'b\"c", "é"]
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
 def test_make_reads_back_exactly(tmp_path):
     lines, want = [], {}
-    for i, value in enumerate(MAKE_VALUES):
+    for i, value in enumerate(v.replace("{tmp}", str(tmp_path)) for v in MAKE_VALUES):
         lines.append(f"V{i}={escape.escape_for(value, 'make')}")
         want[f"V{i}"] = value
     (tmp_path / "Make.user").write_text("\n".join(lines) + "\n")
@@ -67,7 +67,7 @@ def test_make_reads_back_exactly(tmp_path):
     out = subprocess.run(["make", "-s", "-C", str(tmp_path)], capture_output=True, text=True, check=True).stdout
     got = dict(line.split("=", 1) for line in out.splitlines())
     assert got == {k: f"[{v}]" for k, v in want.items()}
-    assert not Path("/tmp/pwned").exists()
+    assert not (tmp_path / "pwned").exists()
 
 
 @pytest.mark.parametrize("value,why", [("/opt/x\nall: evil", "control characters"), ("/opt/x\\", "backslash"),
