@@ -58,8 +58,8 @@ _value:
     error: {description: What went wrong and how to fix it (on failure)., type: str}
 """
 
-TAG_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?$")
-REQUEST_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?)?$")
+TAG_RE = re.compile(r"\Av?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?\Z")
+REQUEST_RE = re.compile(r"\Av?(\d+)\.(\d+)(?:\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?)?\Z")
 # Julia's pre-release labels, oldest first: 1.12.0-DEV < 1.12.0-alpha1 < 1.12.0-beta2 < 1.12.0-rc1 < 1.12.0
 PRE_RANK = {"dev": 0, "alpha": 1, "beta": 2, "rc": 3}
 LATEST_WORDS = ("latest", "stable")

@@ -82,7 +82,7 @@ PRICE_FALLBACK = {
     "p5.48xlarge": 55.04,
 }
 
-_TYPE_RE = re.compile(r"^([a-z]+[0-9]+[a-z-]*)\.([a-z0-9]+)$")
+_TYPE_RE = re.compile(r"\A([a-z]+[0-9]+[a-z-]*)\.([a-z0-9]+)\Z")
 
 
 class AwsGpuError(Exception):

@@ -316,8 +316,8 @@ def _fsync_path(path):
 def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fsync=True):
     """Write one HDF5 file from its source batches (uint8 record arrays, or paths) under path + '.tmp'.
 
-    Returns (count, finish): finish() waits until the file is on disk (fsync=True) and renames it into
-    place, so the caller can start the next file while this one's last blocks are flushed.
+    Returns (count, flushed): flushed() waits until the file is on disk (fsync=True), so the caller can
+    start the next file while this one's last blocks are flushed. The caller renames it into place.
 
     h5py makes the file: ``data`` is a contiguous float32 dataset allocated when created (no fill
     values written), ``label`` a small one, written once. With raw=True the float32 blocks then go
@@ -376,27 +376,137 @@ def _write_set(h5py, np, path, batches, mean32, rng, chunk_records, raw=True, fs
         flusher = threading.Thread(target=flush, daemon=True)
         flusher.start()
 
-    def finish():
+    def flushed():
         if flusher is not None:
             flusher.join()
         if errors:
             raise errors[0]
-        os.replace(tmp, path)
 
-    return total, finish
+    return total, flushed
+
+
+# --------------------------------------------------------------------------------------------
+# Failure paths: free space, signals, temporary files
+# --------------------------------------------------------------------------------------------
+
+# HDF5 metadata, alignment padding and the lists: a generous allowance per output file.
+OVERHEAD_BYTES = 1024 * 1024
+
+
+class Cifar10Interrupted(Cifar10Error):
+    """A signal (SIGTERM, SIGHUP, SIGINT) stopped the conversion; its temporary files were removed."""
+
+
+def bytes_needed(files):
+    """Bytes the two outputs take, from the sizes of the source batches: {'train': n, 'test': n}."""
+    out = {}
+    for key in ("train", "test"):
+        records = sum(os.path.getsize(p) // RECORD_BYTES for p in files[key])
+        out[key] = records * (PIXELS + 1) * 4 + OVERHEAD_BYTES
+    return out
+
+
+def _mb(n):
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
+
+
+def check_free_space(dest, files):
+    """Raise Cifar10Error, before anything is written, when dest has less room than the new outputs need.
+
+    The new files are written beside the current ones and replace them only when complete, so the whole
+    size of both is needed, whatever is there now.
+    """
+    need = bytes_needed(files)
+    st = os.statvfs(dest)
+    free = st.f_bavail * st.f_frsize
+    total = need["train"] + need["test"]
+    if free < total:
+        raise Cifar10Error(
+            f"not enough free space in {dest}: the conversion needs about {_mb(total)} "
+            f"({_mb(need['train'])} for train.hdf5, {_mb(need['test'])} for test.hdf5, written beside the current files "
+            f"until they are replaced) and {_mb(free)} are free. Free some space or point dest at a larger file "
+            "system; nothing was changed"
+        )
+    return {"needed": total, "free": free}
+
+
+def is_no_space(exc):
+    """True for 'No space left on device', as OSError or as HDF5 reports it through h5py."""
+    text = str(exc)
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in text or "errno = 28," in text
+
+
+def _remove(paths):
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+class _CleanUp:
+    """Removes the temporary files when the block fails, however it fails.
+
+    Exceptions (ENOSPC, an HDF5 error) pass through after the removal. SIGTERM, SIGHUP and SIGINT are turned
+    into Cifar10Interrupted while the block runs (in the main thread; the previous handlers come back after),
+    so a conversion stopped by Ansible or a user leaves no partial file either. Only SIGKILL cannot be caught:
+    its leftovers are removed at the start of the next conversion.
+    """
+
+    SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+
+    def __init__(self, temps):
+        self.temps = temps
+        self.previous = {}
+
+    def _raise(self, signum, _frame):
+        import signal  # pylint: disable=import-outside-toplevel
+
+        raise Cifar10Interrupted(f"the conversion was stopped by {signal.Signals(signum).name}; its partial files were removed")
+
+    def __enter__(self):
+        import signal  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                signum = getattr(signal, name, None)
+                if signum is not None:
+                    self.previous[signum] = signal.signal(signum, self._raise)
+        return self
+
+    def __exit__(self, exc_type, exc, _tb):
+        import signal  # pylint: disable=import-outside-toplevel
+
+        try:
+            if exc_type is not None:
+                _remove(self.temps)
+        finally:
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+        return False
 
 
 def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, raw=True, fsync=True):
     """Convert the CIFAR-10 binary batches in src into train.hdf5/test.hdf5 and their lists in dest.
 
-    Returns a dict with the paths written and the record counts. Files are written under a temporary
-    name, flushed to disk and renamed, and the stamp is written last, so an interrupted run is redone,
-    never trusted.
+    Returns a dict with the paths written and the record counts. Both files are written under a temporary
+    name and flushed to disk before either replaces its output; the stamp is removed just before the first
+    replacement and written last, so an interrupted run is redone, never trusted. Free space is checked
+    before anything is written. On any failure (an exception, ENOSPC, SIGTERM/SIGHUP/SIGINT) the temporary
+    files are removed; when it happens before the replacement, the previous outputs and stamp are untouched.
     """
     import h5py  # pylint: disable=import-outside-toplevel
 
     np = _np()
     files = source_files(src)
+    if not os.path.isdir(dest):
+        os.makedirs(dest)
+    paths = output_paths(dest)
+    stamp_path = os.path.join(dest, STAMP_NAME)
+    temps = [paths["train_hdf5"] + ".tmp", paths["test_hdf5"] + ".tmp", stamp_path + ".tmp"]
+    _remove(temps)  # what a killed run (SIGKILL) left
+    check_free_space(dest, files)
     hasher = None
     if stamp is None:
         # Checksum the sources in a thread (hashlib releases the GIL) while the mean is computed.
@@ -405,36 +515,44 @@ def convert(src, dest, seed, chunk_records=DEFAULT_CHUNK_RECORDS, stamp=None, ra
         stamps = []
         hasher = threading.Thread(target=lambda: stamps.append(source_stamp(files, seed)), daemon=True)
         hasher.start()
-    if not os.path.isdir(dest):
-        os.makedirs(dest)
-    paths = output_paths(dest)
-    stamp_path = os.path.join(dest, STAMP_NAME)
-    if os.path.exists(stamp_path):
-        os.remove(stamp_path)
-    mean, _count, train_batches = training_mean(files["train"], keep=True)
-    mean32 = mean.astype(np.float32)
-    rng = np.random.default_rng(seed)
-    n_train, finish_train = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records,
-                                       raw=raw, fsync=fsync)
-    del train_batches
-    # The training file's tail is flushed while the test file is written.
-    n_test, finish_test = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records,
-                                     raw=raw, fsync=fsync)
-    finish_train()
-    finish_test()
-    if hasher is not None:
-        hasher.join()
-        if not stamps:
-            raise Cifar10Error(f"could not checksum the sources in {src}")
-        stamp = stamps[0]
-    for key in ("train", "test"):
-        with open(paths[key + "_list"], "w") as handle:
-            handle.write(paths[key + "_hdf5"] + "\n")
-    result = dict(paths, train_count=n_train, test_count=n_test, seed=seed)
-    with open(stamp_path + ".tmp", "w") as handle:
-        json.dump(dict(stamp, train_count=n_train, test_count=n_test), handle, indent=1, sort_keys=True)
-    os.replace(stamp_path + ".tmp", stamp_path)
-    return result
+    try:
+        with _CleanUp(temps):
+            mean, _count, train_batches = training_mean(files["train"], keep=True)
+            mean32 = mean.astype(np.float32)
+            rng = np.random.default_rng(seed)
+            n_train, train_flushed = _write_set(h5py, np, paths["train_hdf5"], train_batches, mean32, rng, chunk_records,
+                                                raw=raw, fsync=fsync)
+            del train_batches
+            # The training file's tail is flushed while the test file is written.
+            n_test, test_flushed = _write_set(h5py, np, paths["test_hdf5"], files["test"], mean32, rng, chunk_records,
+                                              raw=raw, fsync=fsync)
+            train_flushed()
+            test_flushed()
+            if hasher is not None:
+                hasher.join()
+                if not stamps:
+                    raise Cifar10Error(f"could not checksum the sources in {src}")
+                stamp = stamps[0]
+            # About to replace the outputs: from here until the new stamp is written, none is trusted.
+            _remove([stamp_path])
+            os.replace(temps[0], paths["train_hdf5"])
+            os.replace(temps[1], paths["test_hdf5"])
+            for key in ("train", "test"):
+                with open(paths[key + "_list"], "w") as handle:
+                    handle.write(paths[key + "_hdf5"] + "\n")
+            with open(temps[2], "w") as handle:
+                json.dump(dict(stamp, train_count=n_train, test_count=n_test), handle, indent=1, sort_keys=True)
+            os.replace(temps[2], stamp_path)
+    except (OSError, RuntimeError) as exc:
+        if is_no_space(exc):
+            need = bytes_needed(files)
+            raise Cifar10Error(
+                f"no space left on device while writing {dest} (the outputs need about {_mb(need['train'] + need['test'])}): "
+                "the partial files were removed and the previous outputs, if any, are unchanged. Free some space or "
+                "point dest at a larger file system"
+            ) from exc
+        raise
+    return dict(paths, train_count=n_train, test_count=n_test, seed=seed)
 
 
 # --------------------------------------------------------------------------------------------

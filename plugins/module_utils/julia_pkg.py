@@ -26,14 +26,14 @@ MARKER = "MOCHA_CLOUD_JSON "
 
 # Julia package names: an identifier, conventionally starting with a capital letter (General's
 # rules); we accept any ASCII identifier without the ".jl" suffix.
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+NAME_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 # Versions: X.Y.Z with optional pre-release/build parts, optional leading "v".
-VERSION_RE = re.compile(r"^v?(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:-([0-9A-Za-z.-]{1,64}))?(?:\+([0-9A-Za-z.-]{1,64}))?$")
+VERSION_RE = re.compile(r"\Av?(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:-([0-9A-Za-z.-]{1,64}))?(?:\+([0-9A-Za-z.-]{1,64}))?\Z")
 # Git revisions: branch, tag or commit names (a conservative subset of git check-ref-format).
-REV_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$")
+REV_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}\Z")
 URL_SCHEMES = ("https", "http", "git", "ssh", "file")
-URL_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://[^\s]+$")
-SCP_RE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+URL_RE = re.compile(r"\A(?P<scheme>[a-z][a-z0-9+.-]*)://[^\s]+\Z")
+SCP_RE = re.compile(r"\A[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+\Z")
 
 JULIA_VERSION_RE = re.compile(r"julia version (\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 

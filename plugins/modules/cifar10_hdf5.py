@@ -25,6 +25,10 @@ description:
     before they are renamed into place and the stamp is written.
   - Idempotent. When the outputs exist and a stamp in O(dest) says they were made from source batches with
     the same SHA-256 checksums and the same seed, nothing is written.
+  - Free space in O(dest) is checked before anything is written (both new files are written beside the current
+    ones until they replace them). On any failure (an error, no space left on device, SIGTERM, SIGHUP or SIGINT)
+    the temporary files are removed, and when it happens before the replacement the previous outputs and their
+    stamp are left as they were. Files a killed (SIGKILL) run left are removed by the next conversion.
 requirements:
   - numpy and h5py on the target (Debian and Ubuntu packages C(python3-numpy) and C(python3-h5py)).
 author:
@@ -184,7 +188,8 @@ def run_module(module):
     except cifar10.Cifar10Error as exc:
         module.fail_json(msg=str(exc), **result)
     except OSError as exc:
-        module.fail_json(msg=f"writing {dest} failed: {exc} (check free space and permissions)", **result)
+        module.fail_json(msg=f"writing {dest} failed: {exc} (check permissions and free space); "
+                             "the partial files were removed", **result)
     result.update(done)
     result["msg"] = f"converted {done['train_count']} training and {done['test_count']} test records"
     return result

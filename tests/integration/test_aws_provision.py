@@ -6,9 +6,11 @@ aws_gpu_instance_quota_vcpus); the boto3 layer for them is tested with Stubber i
 """
 
 import base64
+import json
 import re
 import stat
 import subprocess
+import sys
 import time
 
 import pytest
@@ -77,6 +79,44 @@ def tags(resource):
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
 
 
+# A play on localhost that reads hostvars[host][...] for each host of a group, templated as a real run would
+# (the inventory's compose values, its group_vars, the extra vars); nothing connects to the hosts.
+CONNECTION_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        mode: "0600"
+        content: >-
+          {% set ns = namespace(found={}) %}
+          {% for h in groups[pattern] | default([]) %}
+          {% set ns.found = ns.found | combine({h: {
+               'ansible_ssh_private_key_file': hostvars[h]['ansible_ssh_private_key_file'] | default(''),
+               'ansible_ssh_common_args': hostvars[h]['ansible_ssh_common_args'] | default(''),
+               'ansible_user': hostvars[h]['ansible_user'] | default('')}}) %}
+          {% endfor %}
+          {{ ns.found | to_json }}
+"""
+
+
+def connection_vars(aws, extra_vars, pattern="gpu_hosts"):
+    """{host: {ansible_ssh_private_key_file, ansible_ssh_common_args, ansible_user}} for the hosts of a group."""
+    play = aws.tmp / "connection-vars.yml"
+    play.write_text(CONNECTION_PLAY)
+    out = aws.tmp / "connection-vars.json"
+    run = subprocess.run(
+        ["ansible-playbook", "-i", "inventory/aws_ec2.yml", "-i", "localhost,", str(play),
+         "-e", json.dumps(dict(extra_vars, out=str(out), pattern=pattern))],
+        cwd=REPO, env=aws.env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
 def test_provision_inventory_teardown(aws):
     ec2 = aws.client("ec2")
     # An untagged bystander in the same account: teardown must never touch it.
@@ -121,6 +161,8 @@ def test_provision_inventory_teardown(aws):
     key_file = aws.tmp / "keys" / "mocha-cloud-it1.pem"
     assert key_file.read_text().startswith("-----BEGIN")
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700  # made by the role: 0700
+    assert "mocha-cloud:ssh-key-file" not in itags  # no path is stored in a tag
 
     # The dynamic inventory puts the host in gpu_hosts, with the user and key from its tags.
     inv = subprocess.run(
@@ -135,8 +177,10 @@ def test_provision_inventory_teardown(aws):
     hostvars = dict(re.findall(r"\{(ansible_\w+|mocha_cloud_\w+) = (.*)\}", gpu_section))
     assert hostvars["ansible_user"] == "ec2-user"
     assert hostvars["ansible_host"] in (inst.get("PublicDnsName"), inst.get("PublicIpAddress"))
-    assert hostvars["ansible_ssh_private_key_file"] == str(key_file)
     assert hostvars["mocha_cloud_run_id"] == "it1"
+    # The key path is derived on the controller (inventory/group_vars), from the key directory the run used.
+    assert connection_vars(aws, {"aws_gpu_instance_private_key_dir": str(aws.tmp / "keys")})[host] == {
+        "ansible_ssh_private_key_file": str(key_file), "ansible_ssh_common_args": "", "ansible_user": "ec2-user"}
     assert "{ec2_tags = " in gpu_section and "'mocha-cloud:run-id': 'it1'" in gpu_section
 
     # Converged: a second run with the same run id changes nothing.
@@ -171,11 +215,19 @@ def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
     extra = base_vars(
         tmp_path, aws_gpu_instance_run_id="spot1", aws_gpu_instance_count=2, aws_gpu_instance_market="spot",
         aws_gpu_instance_ami_ssm_parameter=TEST_PARAM, aws_gpu_instance_public_key_file=str(pub),
+        aws_gpu_instance_ssh_cidr="2001:db8::7",  # one IPv6 address: a /128
     )
     out = run_playbook("playbooks/provision.yml", aws.env, extra)
     assert out.returncode == 0, out.stdout[-4000:]
-    other = run_playbook("playbooks/provision.yml", aws.env, base_vars(tmp_path, aws_gpu_instance_run_id="keep"))
+    # The other run saves its key in an existing shared directory (like /tmp): it keeps its mode.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    other = run_playbook("playbooks/provision.yml", aws.env,
+                         base_vars(tmp_path, aws_gpu_instance_run_id="keep", aws_gpu_instance_private_key_dir=str(shared)))
     assert other.returncode == 0, other.stdout[-4000:]
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((shared / "mocha-cloud-keep.pem").stat().st_mode) == 0o600
 
     ours = [i for i in live(aws)["instances"] if tags(i).get("mocha-cloud:run-id") == "spot1"]
     assert len(ours) == 2
@@ -184,6 +236,9 @@ def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
     assert all("mocha-cloud:ssh-key-file" not in tags(i) for i in ours)  # imported key: no private key here
     (key,) = aws.client("ec2").describe_key_pairs(KeyNames=["mocha-cloud-spot1"])["KeyPairs"]
     assert key["KeyName"] == "mocha-cloud-spot1"
+    (group,) = [g for g in live(aws)["groups"] if g["GroupName"] == "mocha-cloud-spot1"]
+    assert [(p["FromPort"], [r["CidrIpv6"] for r in p["Ipv6Ranges"]], p["IpRanges"]) for p in group["IpPermissions"]] == [
+        (22, ["2001:db8::7/128"], [])]
 
     down = run_playbook("playbooks/teardown.yml", aws.env, {"aws_gpu_instance_teardown_run_id": "spot1"})
     assert down.returncode == 0, down.stdout[-4000:]
@@ -198,6 +253,11 @@ NEGATIVE = {
     "retired type": ({"aws_gpu_instance_type": "p2.xlarge"}, r"p2\.xlarge is a retired instance family.*g4dn\.xlarge"),
     "unknown region": ({"aws_gpu_instance_region": "us-nowhere-1"}, r"region 'us-nowhere-1' does not exist"),
     "world ssh": ({"aws_gpu_instance_ssh_cidr": "0.0.0.0/0"}, r"Refusing to open SSH to 0\.0\.0\.0/0"),
+    "root volume below the AMI's snapshot": (
+        {"aws_gpu_instance_volume_size_gb": 10},  # moto gives every AMI a 15 GiB root snapshot
+        r"aws_gpu_instance_volume_size_gb is 10 GiB, but AMI ami-\w+ \(.*\) has a 15 GiB root snapshot on /dev/\w+: "
+        r"EC2 refuses a root volume smaller than that\. Set aws_gpu_instance_volume_size_gb to 15 or more\. Nothing was created",
+    ),
     "quota too low": (
         {"aws_gpu_instance_quota_vcpus": 0},
         r"vCPU quota too low in us-east-1.*L-DB2E81BA.*--desired-value 4 --region us-east-1",
@@ -217,6 +277,84 @@ def test_refused_before_anything_is_made(aws, case):
     out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, **overrides))
     assert out.returncode != 0
     assert re.search(message, " ".join(out.stdout.split())), out.stdout[-4000:]
+    assert_nothing_left(aws)
+
+
+# Limits on cost and exposure: refused by the role before any AWS call (moto sees no request at all).
+LIMITS = {
+    "IPv6 world spelled ::/00": ({"aws_gpu_instance_ssh_cidr": "::/00"},
+                                 r"Refusing to open SSH to ::/0 \(the whole Internet\)"),
+    "half of IPv4": ({"aws_gpu_instance_ssh_cidr": "0.0.0.0/1"},
+                     r"Refusing to open SSH to 0\.0\.0\.0/1: 2,147,483,648 addresses \(50% of the IPv4 Internet\), broader than /8"),
+    "IPv6 broader than /32": ({"aws_gpu_instance_ssh_cidr": "2001:db8::/31"}, r"2001:db8::/31: 2\^97 addresses"),
+    "a million hours": ({"aws_gpu_instance_max_hours": 1000000},
+                        r"aws_gpu_instance_max_hours must be more than 0 and at most 168 \(one week\), got 1000000"),
+    "infinite hours": ({"aws_gpu_instance_max_hours": "inf"}, r"aws_gpu_instance_max_hours must be a finite number, got 'inf'"),
+    "a hundred instances": ({"aws_gpu_instance_count": 100}, r"aws_gpu_instance_count must be 1 to 8, got 100"),
+    "five terabytes": ({"aws_gpu_instance_volume_size_gb": 5000}, r"aws_gpu_instance_volume_size_gb must be 8 to 1024 \(GiB\), got 5000"),
+    "bastion with ssh options": ({"aws_gpu_instance_bastion": "j -o PermitLocalCommand=yes -o LocalCommand=id"},
+                                 r"aws_gpu_instance_bastion 'j -o PermitLocalCommand=yes -o LocalCommand=id' is not \[user@\]host\[:port\]"),
+    "run id with a newline": ({"aws_gpu_instance_run_id": "exp1\n"}, r"aws_gpu_instance_run_id must be 1-63 letters"),
+    "reserved extra tag": ({"aws_gpu_instance_extra_tags": {"mocha-cloud:bastion": "x"}},
+                           r"aws_gpu_instance_extra_tags may not set mocha-cloud:bastion"),
+}
+
+
+@pytest.mark.parametrize("case", list(LIMITS))
+def test_limits_refused_before_any_aws_call(aws, case):
+    overrides, message = LIMITS[case]
+    before = aws.request_count()
+    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, **overrides))
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "Refused before anything was created: " in flat and re.search(message, flat), out.stdout[-4000:]
+    assert aws.request_count() == before  # not even STS was asked
+    assert_nothing_left(aws)
+
+
+def test_private_key_given_as_public_key_is_refused_unsent(aws, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id_test")], check=True)
+    before = aws.request_count()
+    out = run_playbook("playbooks/provision.yml", aws.env,
+                       base_vars(tmp_path, aws_gpu_instance_public_key_file=str(tmp_path / "id_test")))
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert (f"aws_gpu_instance_public_key_file {tmp_path / 'id_test'} holds a PRIVATE KEY, which must never leave this "
+            f"machine: give its public half, {tmp_path / 'id_test.pub'}") in flat, out.stdout[-4000:]
+    assert "OPENSSH PRIVATE KEY-----" not in out.stdout and (tmp_path / "id_test").read_text().splitlines()[1] not in out.stdout
+    assert aws.request_count() == before and "ImportKeyPair" not in aws.log.read_text()
+    assert_nothing_left(aws)
+
+
+def test_site_yml_settings_play_enforces_the_same_limits(aws):
+    """site.yml stops in its settings play (the role's limits.yml), before provisioning is even considered."""
+    out = run_playbook("site.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_max_hours=1000000,
+                                                      aws_gpu_instance_ssh_cidr="::/00"), timeout=300)
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "TASK [aws_gpu_instance : Limits | Check cost and exposure settings" in flat, flat[-3000:]
+    assert "at most 168 (one week), got 1000000" in flat and "Refusing to open SSH to ::/0" in flat
+    assert "Provision GPU instances on AWS" not in flat
+    assert_nothing_left(aws)
+
+
+def test_detected_address_is_checked_like_a_given_one(aws, tmp_path):
+    """The IP check's answer goes through the same limits: an answer that is not one address stops the run."""
+    sys.path.insert(0, str(REPO / "tests" / "fixtures"))
+    import serve_http  # the fixtures' local HTTP server
+
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "ip").write_text("0.0.0.0/0\n")
+    server, port = serve_http.start(str(www))
+    try:
+        out = run_playbook("playbooks/provision.yml", aws.env,
+                           base_vars(tmp_path, aws_gpu_instance_ssh_cidr="", aws_gpu_instance_ip_check_url=f"http://127.0.0.1:{port}/ip"))
+    finally:
+        server.shutdown()
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert f'http://127.0.0.1:{port}/ip answered "0.0.0.0/0": Refusing to open SSH to 0.0.0.0/0' in flat, flat[-3000:]
     assert_nothing_left(aws)
 
 
@@ -256,7 +394,8 @@ def test_quota_request_is_reported_not_filed_by_default(aws):
 
 def test_failure_mid_provision_removes_what_the_run_made(aws, tmp_path):
     bad_key = tmp_path / "broken.pub"
-    bad_key.write_text("this is not a public key\n")
+    blob = (11).to_bytes(4, "big") + b"ssh-ed25519" + (31).to_bytes(4, "big") + b"k" * 31  # ED25519 keys are 32 bytes
+    bad_key.write_text("ssh-ed25519 " + base64.b64encode(blob).decode() + " broken\n")
     out = run_playbook("playbooks/provision.yml", aws.env, base_vars(tmp_path, aws_gpu_instance_public_key_file=str(bad_key)))
     assert out.returncode != 0
     flat = " ".join(out.stdout.split())
@@ -277,6 +416,57 @@ def test_missing_endpoint_fails_closed(aws, tmp_path):
     assert "AWS credentials do not work" in flat, out.stdout[-4000:]
     assert re.search(r"127\.0\.0\.1:9|proxy|Could not connect", flat, re.IGNORECASE), flat[-3000:]
     assert aws.request_count() == before
+
+
+def test_planted_instances_cannot_steer_the_controllers_ssh(aws, tmp_path):
+    """Anyone who may tag instances can plant one with our tags: its tags never become SSH options or paths."""
+    ec2 = aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    pwned = tmp_path / "pwned"
+
+    def plant(**tags):
+        t = [{"Key": k, "Value": v} for k, v in tags.items()]
+        made = ec2.run_instances(ImageId=image, InstanceType="g4dn.xlarge", MinCount=1, MaxCount=1,
+                                 TagSpecifications=[{"ResourceType": "instance", "Tags": t}])
+        return made["Instances"][0]["InstanceId"]
+
+    ours = {"mocha-cloud:project": "mocha-cloud"}
+    evil = plant(**ours, **{"mocha-cloud:run-id": "r1", "mocha-cloud:ansible-user": "ubuntu",
+                            "mocha-cloud:bastion": f"j -o PermitLocalCommand=yes -o LocalCommand=touch\\ {pwned}",
+                            "mocha-cloud:ssh-key-file": "/etc/shadow"})
+    newline = plant(**ours, **{"mocha-cloud:run-id": "r2\n-oProxyCommand=id", "mocha-cloud:ansible-user": "ubuntu"})
+    user = plant(**ours, **{"mocha-cloud:run-id": "r3", "mocha-cloud:ansible-user": "root -oLocalCommand=id"})
+    fine = plant(**ours, **{"mocha-cloud:run-id": "r4", "mocha-cloud:ansible-user": "ubuntu",
+                            "mocha-cloud:bastion": "ubuntu@bastion.example.org:2222", "mocha-cloud:ssh-key-file": "/etc/shadow"})
+
+    inv = subprocess.run(["ansible-inventory", "-i", "inventory/aws_ec2.yml", "--list"], cwd=REPO, env=aws.env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert inv.returncode == 0, inv.stderr
+    listing = json.loads(inv.stdout)
+    warnings = " ".join(inv.stderr.split())
+    for instance, tag in ((evil, "bastion"), (newline, "run-id"), (user, "ansible-user")):
+        assert f"[WARNING]: EC2 instance {instance} left out of gpu_hosts: its tag mocha-cloud:{tag} " in warnings, warnings
+    assert listing["gpu_hosts"]["hosts"] == [fine]
+    assert sorted(listing["mocha_cloud_refused"]["hosts"]) == sorted([evil, newline, user])
+    hostvars = listing["_meta"]["hostvars"]
+    for host, hv in hostvars.items():
+        connection = {k: v for k, v in hv.items() if k.startswith("ansible_")}
+        assert "LocalCommand" not in json.dumps(connection) and "ProxyCommand" not in json.dumps(connection), (host, connection)
+        assert "/etc/shadow" not in json.dumps(connection), (host, connection)
+
+    # As a play sees them: the bastion of the well-formed host, no option for the others, and no key file from a tag
+    # (the derived one, <private_key_dir>/mocha-cloud-r4.pem, is used once it exists).
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    seen = connection_vars(aws, {"aws_gpu_instance_private_key_dir": str(keys)}, pattern="all")
+    assert seen[fine] == {"ansible_ssh_private_key_file": "", "ansible_ssh_common_args": "-o ProxyJump=ubuntu@bastion.example.org:2222",
+                          "ansible_user": "ubuntu"}
+    for host in (evil, newline, user):
+        assert seen[host]["ansible_ssh_common_args"] == "" and seen[host]["ansible_ssh_private_key_file"] == ""
+    (keys / "mocha-cloud-r4.pem").write_text("key")
+    seen = connection_vars(aws, {"aws_gpu_instance_private_key_dir": str(keys)})
+    assert list(seen) == [fine] and seen[fine]["ansible_ssh_private_key_file"] == str(keys / "mocha-cloud-r4.pem")
+    assert not pwned.exists()
 
 
 def test_inventory_describes_only_the_settings_region(aws, tmp_path):

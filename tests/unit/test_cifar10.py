@@ -1,11 +1,15 @@
 """mocha.cloud.cifar10_hdf5 and its module_utils: conversion read back with h5py, idempotence, check mode."""
 
+import errno
 import hashlib
 import importlib.util
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 
 import h5py
@@ -194,6 +198,193 @@ def test_missing_and_malformed_sources(tmp_path, source):
     (bad / "data_batch_3.bin").write_bytes(b"\x0c" + b"\x00" * 3072)
     with pytest.raises(cifar10.Cifar10Error, match="label 12"):
         cifar10.convert(str(bad), str(tmp_path / "out"), seed=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Failure paths: no space, signals, leftovers. Nothing partial is left, and the previous outputs and
+# their stamp stay as they were when nothing was replaced.
+# ---------------------------------------------------------------------------------------------
+
+def _snapshot(dest):
+    """Every file of dest with its bytes' checksum (what 'left as it was' is compared with)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dest.iterdir())}
+
+
+@pytest.fixture
+def previous(source, tmp_path):
+    """A finished conversion (seed 7) in its own directory."""
+    dest = tmp_path / "h5"
+    cifar10.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
+    before = _snapshot(dest)
+    assert cifar10.STAMP_NAME in before and len(before) == 5
+    return dest, before
+
+
+def test_no_space_mid_write_removes_the_partial_files_and_keeps_the_outputs(source, previous, monkeypatch):
+    dest, before = previous
+    real_pwrite = os.pwrite
+    calls = []
+
+    def pwrite(fd, data, offset):
+        calls.append(offset)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(cifar10.os, "pwrite", pwrite)
+    with pytest.raises(cifar10.Cifar10Error, match=r"no space left on device while writing .* the partial files were removed"):
+        cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+    assert len(calls) == 3
+    assert _snapshot(dest) == before  # no .tmp, the same outputs and stamp
+    assert cifar10.outputs_current(str(dest), cifar10.source_stamp(cifar10.source_files(source["batches_dir"]), 7))
+
+
+def test_any_error_mid_write_removes_the_partial_files(source, previous, monkeypatch):
+    dest, before = previous
+    real_put = cifar10._Writer.put
+    calls = []
+
+    def put(self, offset, block, count):
+        calls.append(offset)
+        if len(calls) == 4:
+            raise RuntimeError("HDF5 said no")
+        return real_put(self, offset, block, count)
+
+    monkeypatch.setattr(cifar10._Writer, "put", put)
+    with pytest.raises(RuntimeError, match="HDF5 said no"):
+        cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+    assert _snapshot(dest) == before
+
+
+def test_free_space_is_checked_before_writing(source, previous, monkeypatch):
+    dest, before = previous
+    real = os.statvfs
+
+    class Small:
+        def __init__(self, st):
+            self.f_frsize, self.f_bavail = st.f_frsize, 10
+
+    monkeypatch.setattr(cifar10.os, "statvfs", lambda path: Small(real(path)))
+    need = cifar10.bytes_needed(cifar10.source_files(source["batches_dir"]))
+    assert need["train"] == 5 * PER_BATCH * 3073 * 4 + cifar10.OVERHEAD_BYTES
+    with pytest.raises(cifar10.Cifar10Error, match=r"not enough free space in .*: the conversion needs about 7 MB "
+                                                   r"\(5 MB for train.hdf5, 2 MB for test.hdf5.* nothing was changed"):
+        cifar10.convert(source["batches_dir"], str(dest), seed=8)
+    assert _snapshot(dest) == before
+
+
+def test_leftovers_of_a_killed_run_are_removed(source, previous):
+    dest, before = previous
+    for name in ("train.hdf5.tmp", "test.hdf5.tmp", cifar10.STAMP_NAME + ".tmp"):
+        (dest / name).write_bytes(b"\0" * 1000)
+    cifar10.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
+    assert not list(dest.glob("*.tmp")) and set(_snapshot(dest)) == set(before)
+
+
+CHILD = """
+import json, os, sys, time
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+real = os.pwrite
+def slow(fd, data, offset):
+    if not os.path.exists(sys.argv[3]):
+        open(sys.argv[3], "w").close()      # tell the test the write has started
+    time.sleep(0.3)
+    return real(fd, data, offset)
+os.pwrite = slow
+try:
+    cifar10.convert(sys.argv[1], sys.argv[2], seed=8, chunk_records=10)
+except cifar10.Cifar10Interrupted as exc:
+    print(json.dumps({"interrupted": str(exc)}))
+    sys.exit(3)
+print(json.dumps({"finished": True}))
+"""
+
+
+def _child_env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_signal_mid_write_removes_the_partial_files_and_keeps_the_outputs(source, previous, tmp_path, signame):
+    dest, before = previous
+    started = tmp_path / "started"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, source["batches_dir"], str(dest), str(started)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
+    deadline = time.monotonic() + 60
+    while not started.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), child.communicate(timeout=30)
+    assert list(dest.glob("*.tmp")), "the conversion had not begun writing"
+    child.send_signal(getattr(signal, signame))
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 3, (out, err)
+    assert json.loads(out)["interrupted"] == f"the conversion was stopped by {signame}; its partial files were removed"
+    assert _snapshot(dest) == before
+
+
+def test_sigkill_leftovers_go_with_the_next_run(source, previous, tmp_path):
+    """SIGKILL cannot be caught: its partial file stays until the next conversion, which removes it first."""
+    dest, before = previous
+    started = tmp_path / "started"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, source["batches_dir"], str(dest), str(started)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_child_env())
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.kill()
+    child.wait(timeout=30)
+    assert list(dest.glob("*.tmp"))
+    assert {k: v for k, v in _snapshot(dest).items() if not k.endswith(".tmp")} == before  # stamp untouched
+    cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+    assert not list(dest.glob("*.tmp"))
+
+
+TMPFS_CHILD = """
+import hashlib, json, os, sys
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+src, dest, raw = sys.argv[1], sys.argv[2], sys.argv[3] == "raw"
+def snap():
+    return {n: hashlib.sha256(open(os.path.join(dest, n), "rb").read()).hexdigest() for n in sorted(os.listdir(dest))}
+report = {}
+cifar10.convert(src, dest, seed=7, chunk_records=25, raw=raw)
+before = snap()
+for step in ("checked", "unchecked"):
+    if step == "unchecked":
+        # Another process takes the space after the check: the writes themselves hit ENOSPC.
+        cifar10.check_free_space = lambda dest, files: None
+    try:
+        cifar10.convert(src, dest, seed=8, chunk_records=25, raw=raw)
+        report[step] = "converted"
+    except cifar10.Cifar10Error as exc:
+        report[step] = str(exc)
+    report[step + "_unchanged"] = snap() == before
+print(json.dumps(report))
+"""
+
+
+def _unshare_works():
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="no user and mount namespaces (unshare -rm) for a private tmpfs")
+@pytest.mark.parametrize("mode", ["raw", "h5py"])
+def test_real_full_file_system(source, tmp_path, mode):
+    """A 7 MiB tmpfs (private mount namespace): room for one set of outputs, not for a second beside it."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = tmp_path / "child.py"
+    script.write_text(TMPFS_CHILD)
+    cmd = (f"mount -t tmpfs -o size=7m tmpfs {mnt} && "
+           f"{sys.executable} {script} {source['batches_dir']} {mnt}/h5 {mode}")
+    out = subprocess.run(["unshare", "-rm", "sh", "-c", cmd], capture_output=True, text=True, env=_child_env(), timeout=300,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["checked"].startswith(f"not enough free space in {mnt}/h5: the conversion needs about 7 MB"), report
+    assert report["unchecked"].startswith(f"no space left on device while writing {mnt}/h5"), report
+    assert report["checked_unchanged"] and report["unchecked_unchanged"], report
 
 
 # ---------------------------------------------------------------------------------------------

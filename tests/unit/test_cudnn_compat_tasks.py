@@ -34,7 +34,8 @@ PLAY = """
 def run_play(tmp_path, extra, check=False):
     play = tmp_path / "play.yml"
     play.write_text(PLAY.format(root=ROOT))
-    cmd = ["ansible-playbook", "-i", "localhost,", str(play), "-e", json.dumps(extra)]
+    # The venv's ansible-playbook (beside this Python), never whichever one PATH finds first.
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(play), "-e", json.dumps(extra)]
     if check:
         cmd.append("--check")
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")

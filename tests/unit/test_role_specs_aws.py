@@ -40,3 +40,15 @@ def test_teardown_entry_point_shares_main_types():
     for name, spec in specs["teardown"]["options"].items():
         if name in specs["main"]["options"]:
             assert spec == specs["main"]["options"][name], name
+
+
+def test_limits_entry_point_shares_main_types_and_covers_the_task_file():
+    """tasks_from: limits.yml validates what limits.yml reads, with main's types and defaults."""
+    import re
+
+    specs = load("meta/argument_specs.yml")["argument_specs"]
+    limits = specs["limits"]["options"]
+    for name, spec in limits.items():
+        assert spec == specs["main"]["options"][name], name
+    used = set(re.findall(r"\baws_gpu_instance_\w+", (ROLE / "tasks" / "limits.yml").read_text()))
+    assert used == set(limits), used ^ set(limits)

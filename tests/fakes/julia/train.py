@@ -49,17 +49,54 @@ def coffee_interval(coffee, text, default):
     return first(rf"add_coffee_break\(\s*solver\s*,\s*{coffee}\(.*?\)\s*,\s*every_n_iter\s*=\s*(\d+)", text, default, int)
 
 
+# A Julia string literal: what Julia reads between the quotes, escapes included (\\, \", \$, \n, \t, \r, \uXXXX,
+# \UXXXXXXXX). A "$" that is not escaped would interpolate in Julia: the fake refuses it, as a script that
+# interpolated an undefined name would fail in Julia.
+JULIA_STR = r'"((?:[^"\\]|\\.)*)"'
+_JULIA_ESCAPES = {"\\": "\\", '"': '"', "$": "$", "n": "\n", "t": "\t", "r": "\r"}
+
+
+def julia_unescape(body):
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "$":
+            fail(f"string interpolation in a path literal: {body!r}")
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _JULIA_ESCAPES:
+            out.append(_JULIA_ESCAPES[nxt])
+            i += 2
+        elif nxt in "uU":
+            width = 4 if nxt == "u" else 8
+            digits = re.match(rf"[0-9a-fA-F]{{1,{width}}}", body[i + 2:]).group(0)
+            out.append(chr(int(digits, 16)))
+            i += 2 + len(digits)
+        else:
+            fail(f"invalid escape sequence \\{nxt} in a string literal")
+    return "".join(out)
+
+
+def literal(pattern, text):
+    """The value of the Julia string literal that ``pattern`` (with JULIA_STR in it) finds, or None."""
+    m = re.search(pattern, text)
+    return julia_unescape(m.group(1)) if m else None
+
+
 def parse_script(text):
     return {
         "max_iter": first(r"max_iter\s*=\s*(\d+)", text, None, int),
-        "train_source": first(r'HDF5DataLayer\(name="data-train",\s*source="([^"]+)"', text),
-        "test_source": first(r'HDF5DataLayer\(name="data-test",\s*source="([^"]+)"', text),
+        "train_source": literal(r'HDF5DataLayer\(name="data-train",\s*source=' + JULIA_STR, text),
+        "test_source": literal(r'HDF5DataLayer\(name="data-test",\s*source=' + JULIA_STR, text),
         "batch_size": first(r'HDF5DataLayer\(name="data-train",[^)]*batch_size\s*=\s*(\d+)', text, 100, int),
         "summary_every": coffee_interval("TrainingSummary", text, 200),
         "snapshot_every": coffee_interval("Snapshot", text, 5000),
         "validation_every": coffee_interval("ValidationPerformance", text, 1000),
-        "snapshot_dir": first(r'Snapshot\("([^"]+)"\)', text),
-        "load_from": first(r'load_from\s*=\s*"([^"]+)"', text),
+        "snapshot_dir": literal(r"Snapshot\(" + JULIA_STR + r"\)", text),
+        "load_from": literal(r"load_from\s*=\s*" + JULIA_STR, text),
         "gpu": bool(re.search(r"\bGPUBackend\(\)", text)),
     }
 

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mocha-cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One value placed safely into Julia code, a systemd unit file or a Makefile: escaped, or refused.
+
+Pure functions behind the filter ``mocha.cloud.escape_for``. Each returns text that the target language
+reads back as exactly the value given, or raises EscapeError when no such text exists (a newline in a
+unit file setting, for example), so a template never renders a value that changes what the file says.
+
+- ``julia``: a complete string literal, quotes included (``\\``, ``"`` and ``$`` escaped, everything outside
+  printable ASCII as ``\\U`` escapes, read alike by Julia 0.4 and later).
+- ``systemd``: the value of a unit file setting that takes a path or a URL (``WorkingDirectory=``,
+  ``StandardOutput=append:``, ``Documentation=``): ``%`` (specifiers) doubled; control characters, backslashes
+  and leading or trailing blanks refused, since systemd would read them as line ends, continuations or trim them.
+- ``systemd_exec``: the command (first word) of an ``ExecStart=`` line: as it is when it holds only letters,
+  digits and ``/._+:@=,-`` (and does not start with a prefix character), else double-quoted (``\\`` and ``"``
+  escaped) with ``%`` doubled. Control characters and ``$`` are refused (systemd runs the path as written but
+  expands ``$VAR`` in its argv[0], so no spelling keeps both right).
+- ``make``: the value of a GNU make assignment (``name=value``): ``$`` doubled, ``#`` escaped as ``\\#``; control
+  characters (a newline would start a new make line), backslashes (escapes, continuations) and leading or
+  trailing blanks (make trims them) refused.
+"""
+
+import re
+
+from ansible_collections.mocha.cloud.plugins.module_utils.julia_pkg import JuliaPkgError, julia_str
+
+FORMATS = ("julia", "systemd", "systemd_exec", "make")
+
+
+class EscapeError(ValueError):
+    """The value cannot be written safely in that format; the message says why."""
+
+
+def _text(value, fmt):
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+        raise EscapeError(f"escape_for({fmt!r}) needs a string or a number, got {type(value).__name__}")
+    return str(value)
+
+
+def _controls(text):
+    return sorted({repr(c)[1:-1] for c in text if ord(c) < 0x20 or ord(c) == 0x7F})
+
+
+def _refuse_controls(text, fmt, why):
+    bad = _controls(text)
+    if bad:
+        raise EscapeError(f"{text!r} cannot be written in {fmt}: it holds control characters ({', '.join(bad)}), {why}")
+
+
+def _refuse_edge_blanks(text, fmt, why):
+    if text != text.strip():
+        raise EscapeError(f"{text!r} cannot be written in {fmt}: it starts or ends with blanks, {why}")
+
+
+def julia(value):
+    try:
+        return julia_str(_text(value, "julia"))
+    except JuliaPkgError as exc:  # pragma: no cover - _text already made it a str
+        raise EscapeError(str(exc)) from None
+
+
+def systemd(value):
+    text = _text(value, "systemd")
+    _refuse_controls(text, "a unit file", "which would end the setting's line")
+    _refuse_edge_blanks(text, "a unit file", "which systemd strips")
+    if "\\" in text:
+        raise EscapeError(f"{text!r} cannot be written in a unit file setting: it holds a backslash")
+    return text.replace("%", "%%")
+
+
+_EXEC_ESCAPES = {"\\": "\\\\", '"': '\\"'}
+
+
+# A word made only of these needs no quoting on an Exec line (the file stays as it was for ordinary paths).
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9/._+:@=,-]+")
+
+
+def systemd_exec(value):
+    text = _text(value, "systemd_exec")
+    if _PLAIN_WORD.fullmatch(text) and not text.startswith(("-", "@", ":", "+", "!")):
+        return text
+    _refuse_controls(text, "an Exec command", "which would end the setting's line")
+    if "$" in text:
+        # systemd runs the command's path as written but expands $VAR in its argv[0]: no spelling keeps both right.
+        raise EscapeError(f"{text!r} cannot be written as an Exec command: it holds '$'")
+    body = "".join(_EXEC_ESCAPES.get(c, c) for c in text)
+    return '"' + body.replace("%", "%%") + '"'
+
+
+def make(value):
+    text = _text(value, "make")
+    _refuse_controls(text, "a Makefile", "which would start a new make line")
+    _refuse_edge_blanks(text, "a Makefile", "which make strips")
+    if "\\" in text:
+        raise EscapeError(f"{text!r} cannot be written in a Makefile: it holds a backslash (an escape or a line continuation)")
+    return text.replace("$", "$$").replace("#", "\\#")
+
+
+def escape_for(value, fmt):
+    """``value`` written for ``fmt`` (one of FORMATS), or EscapeError."""
+    handlers = {"julia": julia, "systemd": systemd, "systemd_exec": systemd_exec, "make": make}
+    if fmt not in handlers:
+        raise EscapeError(f"escape_for: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return handlers[fmt](value)
