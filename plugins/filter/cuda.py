@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters of the role cuda: the install-or-verify decision and its helpers.
 
 Thin wrappers over the pure functions in ``plugins/module_utils/cuda_matrix.py``.

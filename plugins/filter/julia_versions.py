@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that pick a Julia release from a list of git tags.
 
 Pure functions (text in, data out), used by the julia_build role and unit-tested directly.
