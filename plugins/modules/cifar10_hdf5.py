@@ -55,6 +55,12 @@ attributes:
   check_mode:
     support: full
     description: Reports whether a conversion is due; writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 notes:
   - The lists hold absolute paths, so Mocha finds the files whatever its working directory.
   - Tested on synthetic batches in the real binary format (read back with h5py); the full-size benchmark is
