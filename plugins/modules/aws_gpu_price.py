@@ -63,7 +63,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 notes:
   - Credentials, profile, endpoint and region come from the amazon.aws options or the standard botocore chain.
     Left out, the endpoint is C(AWS_ENDPOINT_URL) from the environment.

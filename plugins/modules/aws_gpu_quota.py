@@ -22,8 +22,8 @@ description:
     New accounts start at 0 vCPUs for GPU families, so this request is the first step on a fresh account.
   - Failures of the planning checks are reported with C(failed=true) and a message that says how to fix them.
     A quota that is too low is not a failure of the module; see RV(quota.sufficient).
-  - With I(offline=true) it makes no AWS call at all and plans from the collection's dated table of GPU types:
-    the vCPUs needed, the quota codes that apply (on-demand and spot) and the request to make. That is what
+  - With I(offline=true) it makes no AWS call at all and plans from the collection's dated table of GPU types
+    (the vCPUs needed, the quota codes that apply for on-demand and spot, and the request to make). That is what
     C(playbooks/quota.yml) shows when there are no AWS credentials.
 author:
   - mocha-cloud contributors (@mocha-cloud)
@@ -63,7 +63,7 @@ options:
     default: false
   offline:
     description:
-      - Make no AWS call: plan from the dated table of GPU types only (vCPUs needed, quota codes, the request).
+      - Make no AWS call, and plan from the dated table of GPU types only (vCPUs needed, quota codes, the request).
         The account's quota is not read (RV(quota.checked) is V(false)); the region is not checked.
       - Cannot be combined with I(request_increase).
     type: bool
@@ -84,7 +84,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 notes:
   - Credentials, profile, endpoint and region come from the amazon.aws options or the standard botocore chain
     (environment, shared files, instance profile). Left out, the endpoint is C(AWS_ENDPOINT_URL) from the environment,

@@ -25,9 +25,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs gpg, dpkg-deb and a Debian-family machine")
 
 
-def _fake_keyring_deb(tmp_path):
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
+def _fake_keyring_deb(tmp_path, home):
     env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
     subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
                     "FAKE cuda repo key (tests only) <fake@example.invalid>", "rsa2048", "sign", "never"],
@@ -51,8 +49,8 @@ def _fake_keyring_deb(tmp_path):
 
 
 @pytest.fixture
-def fake_repo(tmp_path):
-    root, fpr = _fake_keyring_deb(tmp_path)
+def fake_repo(tmp_path, gnupg_home):
+    root, fpr = _fake_keyring_deb(tmp_path, gnupg_home)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
