@@ -34,7 +34,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.vars_plugin_staging
 author:
-  - mocha-cloud contributors
+  - mocha-cloud contributors (@mocha-cloud)
 notes:
   - A file named by E(MOCHA_CLOUD_SETTINGS) that does not exist, or that is not a YAML mapping, stops the run with a
     message naming it.

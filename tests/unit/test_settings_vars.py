@@ -136,7 +136,8 @@ def project(tmp_path):
         "- name: Write what the play sees\n"
         "  ansible.builtin.copy:\n"
         "    content: \"{{ {'from_settings': from_settings | default('unset'), 'over_group': over_group,"
-        " 'over_host': over_host, 'over_inventory_file_group': over_inventory_file_group, 'over_cli': over_cli | default('unset'), 'over_default': over_default,"
+        " 'over_host': over_host, 'over_inventory_file_group': over_inventory_file_group,"
+        " 'over_cli': over_cli | default('unset'), 'over_default': over_default,"
         " 'only_default': only_default, 'file': mocha_cloud_settings_file | default('unset')} | to_json }}\"\n"
         f"    dest: {out}\n"
         "    mode: '0644'\n")
