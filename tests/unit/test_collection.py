@@ -118,3 +118,36 @@ def test_artifact_ships_what_an_installed_collection_needs_and_nothing_of_the_ch
                      "requirements-dev.txt", "requirements.yml", "ee", "galaxy.yml"):
         assert not any(n == left_out or n.startswith(left_out + "/") for n in names), left_out
     assert not any(n.endswith((".pyc", ".tar.gz")) or "__pycache__" in n for n in names)
+
+
+def test_execution_environment_dependencies_are_found_by_ansible_builder(artifact, tmp_path):
+    """ansible-builder reads meta/execution-environment.yml of the installed collection (introspect), and the
+    definition in ee/ makes a build context with the tarball (create; building needs base images from a registry)."""
+    path, _out = artifact
+    bindir = Path(sys.executable).parent
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")}
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    out = subprocess.run([str(bindir / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p",
+                          str(tmp_path / "coll"), str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = subprocess.run([str(bindir / "ansible-builder"), "introspect", str(tmp_path / "coll")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    deps = yaml.safe_load(out.stdout[out.stdout.index("---"):])
+    python = {line.split(">=")[0] for line in deps["python"] if "from collection mocha.cloud" in line}
+    system = {line.split(" [")[0] for line in deps["system"] if "from collection mocha.cloud" in line}
+    assert python == {"boto3", "botocore", "matplotlib"} and system == {"openssh-clients", "openssh-client"}, deps
+
+    ee = tmp_path / "ee"
+    ee.mkdir()
+    for name in ("execution-environment.yml", "requirements.yml"):
+        (ee / name).write_text((REPO / "ee" / name).read_text())
+    (ee / path.name).write_bytes(path.read_bytes())
+    out = subprocess.run([str(bindir / "ansible-builder"), "create", "-f", str(ee / "execution-environment.yml"),
+                          "-c", str(tmp_path / "context")], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "No matches" not in out.stdout + out.stderr
+    containerfile = (tmp_path / "context" / "Containerfile").read_text()
+    assert "--no-deps /build/collections/mocha-cloud-*.tar.gz -p /usr/share/ansible/collections" in containerfile
+    assert "introspect.py introspect" in containerfile  # the builder stage collects every collection's dependencies
+    assert (tmp_path / "context" / "_build" / "collections" / path.name).is_file()

@@ -76,8 +76,9 @@ def test_ansible_doc_shows_each_filter_its_own_text(doc_env):
     short = {}
     for name, _ in FILTERS:
         doc = shown[f"mocha.cloud.{name}"]["doc"]
-        own = yaml.safe_load((REPO / "plugins" / "filter" / f"{name}.yml").read_text())["DOCUMENTATION"]
-        if doc["name"] != name or doc["short_description"] != own["short_description"]:
+        doc_file = REPO / "plugins" / "filter" / f"{name}.yml"
+        own = yaml.safe_load(doc_file.read_text())["DOCUMENTATION"] if doc_file.is_file() else {}
+        if doc["name"] != name or doc["short_description"] != own.get("short_description"):
             wrong.append(f"{name}: shows {doc['name']!r} / {doc['short_description']!r}")
         short[name] = doc["short_description"]
     assert not wrong, wrong
