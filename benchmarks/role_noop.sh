@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 export PATH="$here/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$here/ansible.cfg"
+export MOCHA_CLOUD_SETTINGS=none   # the roles alone, as molecule runs them: not the checkout's settings.yml
 export CONTAINERS_CONF="$here/molecule/containers.conf"
 # The transport molecule's inventory names (podman with pipelining, see tests/plugins/connection).
 export ANSIBLE_CONNECTION_PLUGINS="$here/tests/plugins/connection"

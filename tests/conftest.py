@@ -5,9 +5,14 @@ A temporary ``ansible_collections/mocha/cloud`` link to the checkout is made out
 """
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -66,8 +71,79 @@ def _audit(event, args):
 sys.addaudithook(_audit)
 
 
-def pytest_runtest_teardown(item):
+def _check_outside_reads(item):
     if _OUTSIDE_READS:
         paths = sorted(set(_OUTSIDE_READS))
         _OUTSIDE_READS.clear()
         raise AssertionError(f"{item.nodeid} opened files outside the repository (copy them into tests/fixtures/): {paths}")
+
+
+# --- Tests leave no process behind ----------------------------------------------------------------------------
+# gpg starts a gpg-agent daemon per home directory, and it outlives the test. Tests that make keys take their home
+# from the gnupg_home fixture, which stops the agent afterwards; every test is checked for an agent left running
+# with its home under this session's temporary directory.
+
+
+def gpg_agents_under(root):
+    """{pid: homedir} of live gpg-agent processes whose --homedir lies under ROOT (read from /proc)."""
+    root = Path(root).resolve()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "Z" or not argv or os.path.basename(argv[0].decode(errors="replace")).strip("[]") != "gpg-agent":
+            continue
+        args = [a.decode(errors="replace") for a in argv]
+        if "--homedir" in args[:-1]:
+            home = Path(args[args.index("--homedir") + 1])
+            if home.resolve().is_relative_to(root):
+                found[int(proc.name)] = str(home)
+    return found
+
+
+def stop_gpg_agents(home, timeout=10.0):
+    """Stop the gpg daemons of one home directory (gpgconf --kill all) and wait until they are gone."""
+    gpgconf = shutil.which("gpgconf")
+    if gpgconf:
+        subprocess.run([gpgconf, "--homedir", str(home), "--kill", "all"], capture_output=True, check=False,
+                       env={"PATH": "/usr/bin:/bin", "GNUPGHOME": str(home)})
+    deadline = time.monotonic() + timeout
+    while gpg_agents_under(home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return gpg_agents_under(home)
+
+
+@pytest.fixture
+def gnupg_home(tmp_path):
+    """A throw-away GNUPGHOME; its gpg-agent is stopped when the test ends."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    yield home
+    left = stop_gpg_agents(home)
+    assert not left, f"gpg-agent still running after gpgconf --kill all: {left}"
+
+
+def _check_gpg_agents(item):
+    left = gpg_agents_under(item.config._tmp_path_factory.getbasetemp())
+    if left:
+        for home in set(left.values()):
+            stop_gpg_agents(home)  # fail this test, not every later one
+        raise AssertionError(f"{item.nodeid} left gpg-agent running (use the gnupg_home fixture): {left}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    """Around the test's teardown (its fixtures' finalizers): no file read beside the checkout, and afterwards no
+    gpg-agent left behind, even when a finalizer failed."""
+    try:
+        return (yield)
+    finally:
+        try:
+            _check_outside_reads(item)
+        finally:
+            _check_gpg_agents(item)

@@ -1,62 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that pick a Julia release from a list of git tags.
 
 Pure functions (text in, data out), used by the julia_build role and unit-tested directly.
+
+Each filter is documented in its own file beside this one (plugins/filter/<filter name>.yml), which
+ansible-doc reads: julia_parse_ls_remote, julia_sort_tags, julia_stable_tags, julia_nearest_tags, julia_resolve_version,
+julia_known_bad, julia_select_method, julia_gcc_from_package_version, julia_srccache.
 """
 
 import re
-
-DOCUMENTATION = r"""
-name: julia_resolve_version
-short_description: Pick the Julia tag that a version request names
-version_added: "0.1.0"
-description:
-  - Takes the list of tags of a Julia repository (or the raw output of C(git ls-remote --tags)) and a request,
-    and returns the tag to build.
-  - C(latest) picks the newest stable tag C(vX.Y.Z); release candidates, alpha, beta and C(-DEV) tags are never picked.
-  - A series such as C(1.10) picks its newest stable patch, ordering by version (C(v1.10.10) is newer than C(v1.10.9)).
-  - An exact version C(1.10.5) or C(v1.10.5) picks that tag; an exact pre-release (C(1.11.0-rc1)) may be named explicitly.
-  - When nothing matches, the result has C(found=false), an C(error) message and the C(nearest) stable tags.
-  - The companion filters C(julia_parse_ls_remote), C(julia_sort_tags), C(julia_stable_tags), C(julia_nearest_tags),
-    C(julia_known_bad) (matches a version and a host against the julia_build role's known-bad table),
-    C(julia_select_method) (the julia_build role's choice between a source build and the official binary, with the
-    reason, and the stop or warning a known-bad source build gets) and C(julia_srccache) (the dependency files a
-    source build of a version needs pre-seeded because their upstream URL is dead) live in the same file.
-options:
-  _input:
-    description: Tag names (C(v1.10.5)), C(refs/tags/...) names, or the text printed by C(git ls-remote --tags).
-    type: raw
-    required: true
-  request:
-    description: C(latest), a series C(X.Y), or an exact version C(X.Y.Z) (a leading C(v) is allowed).
-    type: str
-    required: true
-author:
-  - mocha-cloud contributors
-"""
-
-EXAMPLES = r"""
-- name: Resolve the requested version
-  ansible.builtin.set_fact:
-    picked: "{{ ls_remote.stdout | mocha.cloud.julia_resolve_version('1.10') }}"
-"""
-
-RETURN = r"""
-_value:
-  description: The resolution.
-  type: dict
-  contains:
-    found: {description: Whether a tag matched., type: bool}
-    tag: {description: The tag name, e.g. C(v1.10.10)., type: str}
-    version: {description: The version without C(v), e.g. C(1.10.10)., type: str}
-    commit: {description: The commit the tag points at (peeled), when the input carried hashes., type: str}
-    request: {description: The request as given., type: str}
-    kind: {description: "How the request was read: C(latest), C(series), C(exact) or C(invalid).", type: str}
-    nearest: {description: Nearest stable tags, closest first (on failure)., type: list, elements: str}
-    error: {description: What went wrong and how to fix it (on failure)., type: str}
-"""
 
 TAG_RE = re.compile(r"\Av?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?\Z")
 REQUEST_RE = re.compile(r"\Av?(\d+)\.(\d+)(?:\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.]*))?)?\Z")

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """missing_packages: which of the wanted packages a package-status listing does not show as installed.
 
 The roles look before they call apt: one ``dpkg-query -W -f='${Package} ${db:Status-Status}\\n' ...`` (or an

@@ -7,7 +7,6 @@ The figures and the rules live in plugins/module_utils/run_plan.py; documented i
 """
 
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.mocha.cloud.plugins.module_utils.run_plan import plan
 
 

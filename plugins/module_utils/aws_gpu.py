@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
-# Copyright: (c) 2026, mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for planning AWS GPU instances: pure functions plus a thin boto3 layer.
 
-The pure part (instance family, quota code, vCPUs needed, retired families, the dated price
-fallback table, Pricing API parsing) takes plain values and returns plain values. The boto3
-part takes ready-made clients, so tests can hand it a client wrapped in botocore's Stubber.
-Nothing here imports boto3 at module level: the modules check for it themselves.
+The pure part (instance family, quota code, vCPUs needed, retired families, the one dated table of GPU types
+with their vCPUs and list prices, Pricing API parsing) takes plain values and returns plain values. The boto3
+part takes ready-made clients (AnsibleAWSModule.client with a retry decorator), so tests can hand it a client
+wrapped in botocore's Stubber. boto3 itself is checked by AnsibleAWSModule.
 """
 
 
@@ -38,48 +39,50 @@ QUOTA_CODES = {
     ("spot", "P"): ("L-7212CCBC", "All P Spot Instance Requests"),
 }
 
-# Fallback prices, used only when the Pricing API cannot be reached. On-demand Linux,
-# shared tenancy, us-east-1, USD per hour, as published on the AWS EC2 on-demand pricing
-# page. Other regions differ (often by 10-30 %): the source is always reported with the date.
-PRICE_FALLBACK_DATE = "2025-06-15"
-PRICE_FALLBACK_REGION = "us-east-1"
-PRICE_FALLBACK = {
-    "g4dn.xlarge": 0.526,
-    "g4dn.2xlarge": 0.752,
-    "g4dn.4xlarge": 1.204,
-    "g4dn.8xlarge": 2.176,
-    "g4dn.12xlarge": 3.912,
-    "g4dn.16xlarge": 4.352,
-    "g4dn.metal": 7.824,
-    "g5.xlarge": 1.006,
-    "g5.2xlarge": 1.212,
-    "g5.4xlarge": 1.624,
-    "g5.8xlarge": 2.448,
-    "g5.12xlarge": 5.672,
-    "g5.16xlarge": 4.096,
-    "g5.24xlarge": 8.144,
-    "g5.48xlarge": 16.288,
-    "g6.xlarge": 0.8048,
-    "g6.2xlarge": 0.9776,
-    "g6.4xlarge": 1.3232,
-    "g6.8xlarge": 2.0144,
-    "g6.12xlarge": 4.6016,
-    "g6.16xlarge": 3.3968,
-    "g6.24xlarge": 6.6752,
-    "g6.48xlarge": 13.3504,
-    "g6e.xlarge": 1.861,
-    "g6e.2xlarge": 2.24208,
-    "g6e.4xlarge": 3.00424,
-    "g6e.8xlarge": 4.52856,
-    "g6e.12xlarge": 10.49264,
-    "g6e.16xlarge": 7.57719,
-    "g6e.24xlarge": 15.06559,
-    "g6e.48xlarge": 30.13118,
-    "p3.2xlarge": 3.06,
-    "p3.8xlarge": 12.24,
-    "p3.16xlarge": 24.48,
-    "p4d.24xlarge": 21.96,
-    "p5.48xlarge": 55.04,
+# The one table of GPU instance types this collection knows offline: default vCPUs and the on-demand Linux list
+# price (shared tenancy, us-east-1, USD per hour, as published on the AWS EC2 on-demand pricing page on the date
+# below). Used when the Pricing API cannot be reached (aws_gpu_price), for the offline plan without credentials
+# (aws_gpu_quota offline=true) and for the cost estimate of a training run (the aws_gpu_list_price filter).
+# Other regions differ (often by 10-30 %): the date and region are always reported with a price from here.
+PRICE_TABLE_DATE = "2025-06-15"
+PRICE_TABLE_REGION = "us-east-1"
+GPU_TYPES = {  # instance type: (default vCPUs, USD per hour)
+    "g4dn.xlarge": (4, 0.526),
+    "g4dn.2xlarge": (8, 0.752),
+    "g4dn.4xlarge": (16, 1.204),
+    "g4dn.8xlarge": (32, 2.176),
+    "g4dn.12xlarge": (48, 3.912),
+    "g4dn.16xlarge": (64, 4.352),
+    "g4dn.metal": (96, 7.824),
+    "g5.xlarge": (4, 1.006),
+    "g5.2xlarge": (8, 1.212),
+    "g5.4xlarge": (16, 1.624),
+    "g5.8xlarge": (32, 2.448),
+    "g5.12xlarge": (48, 5.672),
+    "g5.16xlarge": (64, 4.096),
+    "g5.24xlarge": (96, 8.144),
+    "g5.48xlarge": (192, 16.288),
+    "g6.xlarge": (4, 0.8048),
+    "g6.2xlarge": (8, 0.9776),
+    "g6.4xlarge": (16, 1.3232),
+    "g6.8xlarge": (32, 2.0144),
+    "g6.12xlarge": (48, 4.6016),
+    "g6.16xlarge": (64, 3.3968),
+    "g6.24xlarge": (96, 6.6752),
+    "g6.48xlarge": (192, 13.3504),
+    "g6e.xlarge": (4, 1.861),
+    "g6e.2xlarge": (8, 2.24208),
+    "g6e.4xlarge": (16, 3.00424),
+    "g6e.8xlarge": (32, 4.52856),
+    "g6e.12xlarge": (48, 10.49264),
+    "g6e.16xlarge": (64, 7.57719),
+    "g6e.24xlarge": (96, 15.06559),
+    "g6e.48xlarge": (192, 30.13118),
+    "p3.2xlarge": (8, 3.06),
+    "p3.8xlarge": (32, 12.24),
+    "p3.16xlarge": (64, 24.48),
+    "p4d.24xlarge": (96, 21.96),
+    "p5.48xlarge": (192, 55.04),
 }
 
 _TYPE_RE = re.compile(r"\A([a-z]+[0-9]+[a-z-]*)\.([a-z0-9]+)\Z")
@@ -216,12 +219,48 @@ def pricing_filters(instance_type, region):
     return [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in pairs]
 
 
-def fallback_price(instance_type):
-    """(price, note) from the dated fallback table, or (None, note)."""
-    price = PRICE_FALLBACK.get(instance_type)
-    if price is None:
-        return None, f"no fallback price for {instance_type} (table of {PRICE_FALLBACK_DATE}, {PRICE_FALLBACK_REGION})"
-    return price, f"fallback table dated {PRICE_FALLBACK_DATE} ({PRICE_FALLBACK_REGION} on-demand Linux list prices)"
+def table_note():
+    """Where a price from the table comes from, for the operator."""
+    return f"list price table of {PRICE_TABLE_DATE} ({PRICE_TABLE_REGION} on-demand Linux)"
+
+
+def list_price(instance_type):
+    """(USD per hour, note) from the dated table, or (None, note) for a type it does not list."""
+    entry = GPU_TYPES.get((instance_type or "").strip().lower())
+    if entry is None:
+        return None, f"no list price for {instance_type} (table of {PRICE_TABLE_DATE}, {PRICE_TABLE_REGION})"
+    return entry[1], table_note()
+
+
+def table_vcpus(instance_type):
+    """Default vCPUs of a type from the dated table, or None for a type it does not list."""
+    entry = GPU_TYPES.get((instance_type or "").strip().lower())
+    return entry[0] if entry else None
+
+
+def offline_plan(instance_type, count, market, region):
+    """What COUNT instances need, from the table alone (no AWS call): vCPUs, both markets' quota codes, the request.
+
+    Raises AwsGpuError for something that is not a GPU type. vcpus and needed are None for a type the table does not
+    list (the request then cannot be sized).
+    """
+    family = family_of(instance_type)
+    retired = retired_message(instance_type)
+    if retired:
+        raise AwsGpuError(retired)
+    code, name = quota_code(instance_type, market)
+    klass = quota_class(instance_type)
+    vcpus = table_vcpus(instance_type)
+    needed = vcpus_needed(vcpus, count) if vcpus is not None else None
+    return {
+        "instance": {"instance_type": instance_type, "family": family, "vcpus": vcpus},
+        "needed": needed,
+        "code": code,
+        "name": name,
+        "codes": {m: {"code": QUOTA_CODES[(m, klass)][0], "name": QUOTA_CODES[(m, klass)][1]} for m in ("on-demand", "spot")},
+        # New accounts start at 0 vCPUs for GPU classes: the request to make is for what the run needs.
+        "request": quota_request(region, code, needed) if needed is not None else None,
+    }
 
 
 def estimate(price_per_hour, hours, count):
@@ -232,7 +271,9 @@ def estimate(price_per_hour, hours, count):
 
 
 # ---------------------------------------------------------------------------------------------
-# boto3 layer: each function takes a client and returns plain data.
+# boto3 layer: each function takes a client made by AnsibleAWSModule.client(..., retry_decorator=
+# AWSRetry.jittered_backoff()) and returns plain data. Every call passes aws_retry=True, so throttling and
+# transient errors are retried with jittered backoff.
 
 
 def _error_code(exc):
@@ -252,14 +293,14 @@ def home_region(region):
 
 def region_names(ec2):
     """Every region name the account can see, with its opt-in status."""
-    resp = ec2.describe_regions(AllRegions=True)
+    resp = ec2.describe_regions(AllRegions=True, aws_retry=True)
     return dict((r["RegionName"], r.get("OptInStatus", "opt-in-not-required")) for r in resp.get("Regions", []))
 
 
 def describe_type(ec2, instance_type):
     """The DescribeInstanceTypes entry for a type, or None when EC2 does not know it."""
     try:
-        resp = ec2.describe_instance_types(InstanceTypes=[instance_type])
+        resp = ec2.describe_instance_types(InstanceTypes=[instance_type], aws_retry=True)
     except ClientError as exc:
         if _error_code(exc) in ("InvalidInstanceType", "InvalidParameterValue"):
             return None
@@ -276,7 +317,7 @@ def offered_locations(ec2, instance_type, location_type="availability-zone"):
         "Filters": [{"Name": "instance-type", "Values": [instance_type]}],
     }
     while True:
-        resp = ec2.describe_instance_type_offerings(**kwargs)
+        resp = ec2.describe_instance_type_offerings(**kwargs, aws_retry=True)
         locations.extend(o["Location"] for o in resp.get("InstanceTypeOfferings", []))
         token = resp.get("NextToken")
         if not token:
@@ -290,7 +331,7 @@ def vcpus_in_use(ec2, klass, market):
     used = 0
     kwargs = {"Filters": [{"Name": "instance-state-name", "Values": ["pending", "running"]}]}
     while True:
-        resp = ec2.describe_instances(**kwargs)
+        resp = ec2.describe_instances(**kwargs, aws_retry=True)
         for reservation in resp.get("Reservations", []):
             for inst in reservation.get("Instances", []):
                 try:
@@ -313,18 +354,18 @@ def vcpus_in_use(ec2, klass, market):
 def get_vcpu_quota(quotas, code):
     """(value, source) of the account's quota; the AWS default when the account has no applied value."""
     try:
-        resp = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)
+        resp = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code, aws_retry=True)
         return float(resp["Quota"]["Value"]), "applied"
     except ClientError as exc:
         if _error_code(exc) != "NoSuchResourceException":
             raise
-    resp = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)
+    resp = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code, aws_retry=True)
     return float(resp["Quota"]["Value"]), "default"
 
 
 def open_quota_request(quotas, code):
     """The newest open increase request for a quota (PENDING, CASE_OPENED), or None."""
-    resp = quotas.list_requested_service_quota_change_history_by_quota(ServiceCode="ec2", QuotaCode=code)
+    resp = quotas.list_requested_service_quota_change_history_by_quota(ServiceCode="ec2", QuotaCode=code, aws_retry=True)
     open_ones = [r for r in resp.get("RequestedQuotas", []) if r.get("Status") in ("PENDING", "CASE_OPENED")]
     if not open_ones:
         return None
@@ -335,7 +376,7 @@ def open_quota_request(quotas, code):
 def file_quota_request(quotas, code, desired):
     """File an increase request for a quota; returns id, status, desired value, case id."""
     resp = quotas.request_service_quota_increase(
-        ServiceCode="ec2", QuotaCode=code, DesiredValue=float(int(math.ceil(desired))))
+        ServiceCode="ec2", QuotaCode=code, DesiredValue=float(int(math.ceil(desired))), aws_retry=True)
     return _request_view(resp["RequestedQuota"])
 
 
@@ -352,7 +393,7 @@ def _request_view(req):
 def on_demand_price(pricing, instance_type, region):
     """USD per hour from the Pricing API, or None when it lists no matching product."""
     resp = pricing.get_products(
-        ServiceCode="AmazonEC2", Filters=pricing_filters(instance_type, region), MaxResults=10)
+        ServiceCode="AmazonEC2", Filters=pricing_filters(instance_type, region), MaxResults=10, aws_retry=True)
     return parse_price_list(resp.get("PriceList"))
 
 
@@ -361,7 +402,7 @@ def spot_price(ec2, instance_type, availability_zone=None):
     kwargs = {"InstanceTypes": [instance_type], "ProductDescriptions": ["Linux/UNIX"], "MaxResults": 100}
     if availability_zone:
         kwargs["AvailabilityZone"] = availability_zone
-    resp = ec2.describe_spot_price_history(**kwargs)
+    resp = ec2.describe_spot_price_history(**kwargs, aws_retry=True)
     latest = {}
     for entry in resp.get("SpotPriceHistory", []):
         zone = entry.get("AvailabilityZone")
@@ -369,11 +410,3 @@ def spot_price(ec2, instance_type, availability_zone=None):
         if zone not in latest or stamp > latest[zone][0]:
             latest[zone] = (stamp, float(entry["SpotPrice"]))
     return min(price for _stamp, price in latest.values()) if latest else None
-
-
-def boto3_client(service, region, endpoint_url=None, profile=None):
-    """A boto3 client. Without endpoint_url botocore still honours AWS_ENDPOINT_URL from the environment."""
-    import boto3  # pylint: disable=import-outside-toplevel
-
-    session = boto3.session.Session(profile_name=profile or None)
-    return session.client(service, region_name=region, endpoint_url=endpoint_url or None)

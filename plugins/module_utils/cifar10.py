@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CIFAR-10 helpers: binary batches to Mocha's HDF5 layout, and Mocha training logs to metrics.
 
 The conversion functions need numpy and h5py (imported lazily, so this file imports anywhere);

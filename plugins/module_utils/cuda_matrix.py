@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """NVIDIA driver / CUDA compatibility matrix and the install-or-verify decision of the role ``cuda``.
 
 Pure data and pure functions (data in, dict out): the role calls them through the filters in

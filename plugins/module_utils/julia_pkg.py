@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure helpers for driving Julia's package manager (both generations).
 
 Everything here is text in, text or dict out, so it can be unit-tested without Julia:

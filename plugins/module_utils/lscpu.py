@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure parsers for ``lscpu`` (text, ``-J`` and ``-p``) and /proc/meminfo.
 
 Text in, dict out; nothing here runs commands. ``mocha.cloud.lscpu_facts`` runs lscpu and calls these.

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright: (c) 2026, mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 DOCUMENTATION = r"""
 ---
@@ -12,16 +13,13 @@ description:
   - Looks up the on-demand Linux price of I(instance_type) in I(region) through the AWS Pricing API
     (GetProducts, shared tenancy, no pre-installed software). For I(market=spot) it reads the current
     spot price (DescribeSpotPriceHistory) and reports the on-demand price as the ceiling.
-  - When the API cannot be reached or lists nothing, it falls back to a table of list prices that carries
-    its date and region, and says so in RV(source). With I(fallback=false) it fails instead.
+  - When the API cannot be reached or lists nothing (no credentials included), it falls back to the collection's
+    table of list prices, which carries its date and region, and says so in RV(source). With I(fallback=false) it
+    fails instead.
   - Returns an estimate for I(count) instances running I(hours) hours. Never changes anything.
 author:
   - mocha-cloud contributors (@mocha-cloud)
 options:
-  region:
-    description: AWS region the instance runs in.
-    type: str
-    required: true
   instance_type:
     description: EC2 instance type.
     type: str
@@ -40,7 +38,7 @@ options:
     type: float
     default: 1
   fallback:
-    description: Use the dated fallback table when the Pricing API gives no answer.
+    description: Use the dated list price table when the Pricing API gives no answer.
     type: bool
     default: true
   pricing_region:
@@ -48,15 +46,27 @@ options:
     type: str
     default: us-east-1
     choices: [us-east-1, eu-central-1, ap-south-1]
-  endpoint_url:
-    description: Endpoint for every AWS call. Left out, botocore reads C(AWS_ENDPOINT_URL) from the environment.
-    type: str
-  profile:
-    description: Named profile from the AWS shared configuration.
-    type: str
-requirements:
-  - boto3
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    details: It changes nothing, so there is no difference to show.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [mocha.cloud.aws]
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 notes:
+  - Credentials, profile, endpoint and region come from the amazon.aws options or the standard botocore chain.
+    Left out, the endpoint is C(AWS_ENDPOINT_URL) from the environment.
   - Prices are list prices before tax, savings plans and credits; the estimate is an upper bound for the run
     when the cost guard stops the instance at I(hours).
 seealso:
@@ -87,13 +97,13 @@ on_demand_price_per_hour:
   returned: success
   type: float
 source:
-  description: Where the price came from (C(pricing-api), C(spot-price-history) or the dated fallback table).
+  description: Where the price came from (C(pricing-api), C(spot-price-history) or the dated list price table).
   returned: success
   type: str
   sample: pricing-api
 fallback_date:
-  description: Date of the fallback table (set when it was used).
-  returned: when the fallback table was used
+  description: Date of the list price table (set when it was used).
+  returned: when the table was used
   type: str
   sample: "2025-06-15"
 estimate_usd:
@@ -101,9 +111,9 @@ estimate_usd:
   returned: success
   type: float
   sample: 4.21
-warnings:
-  description: Why the API answer was not used, when it was not.
-  returned: when the fallback was used
+problems:
+  description: Why an API answer was not used, when it was not (also at the end of RV(msg)).
+  returned: when an API gave no usable answer
   type: list
   elements: str
 msg:
@@ -112,25 +122,19 @@ msg:
   type: str
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402 (after DOCUMENTATION)
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402
 
 try:
-    import boto3  # noqa: F401  pylint: disable=unused-import
     from botocore.exceptions import BotoCoreError, ClientError
-
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
 except ImportError:
-    HAS_BOTO3 = False
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
+    pass  # AnsibleAWSModule reports a missing boto3/botocore itself
 
 
-def price(params, pricing, ec2):
-    """The result dict. PRICING and EC2 are clients (or None to skip that API)."""
-    itype, region = params["instance_type"].strip().lower(), params["region"]
+def price(params, region, pricing, ec2):
+    """The result dict. PRICING and EC2 are clients (AnsibleAWSModule.client with a retry decorator)."""
+    itype = params["instance_type"].strip().lower()
     problems = []
     on_demand, source = None, None
     try:
@@ -145,9 +149,9 @@ def price(params, pricing, ec2):
     if on_demand is None:
         if not params["fallback"]:
             return dict(failed=True, msg="no price for {} in {}: {}".format(itype, region, "; ".join(problems)))
-        on_demand, note = aws_gpu.fallback_price(itype)
+        on_demand, note = aws_gpu.list_price(itype)
         source = note
-        result["fallback_date"] = aws_gpu.PRICE_FALLBACK_DATE
+        result["fallback_date"] = aws_gpu.PRICE_TABLE_DATE
     hourly = on_demand
     if params["market"] == "spot":
         try:
@@ -166,41 +170,38 @@ def price(params, pricing, ec2):
         source=source,
         estimate_usd=estimate,
     )
-    if problems:
-        result["warnings"] = problems
     if hourly is None:
         result["msg"] = f"price of {itype} in {region} unknown ({source})"
     else:
         result["msg"] = (f"{params['market']} {itype} in {region}: {hourly:.4f} USD/h ({source}); "
                          f"{params['count']} x {params['hours']:g} h = about {estimate:.2f} USD")
+    if problems:
+        result["problems"] = problems
+        result["msg"] += ". Not from the API: " + "; ".join(problems)
     return result
 
 
 def main():
-    module = AnsibleModule(
+    module = AnsibleAWSModule(
         argument_spec=dict(
-            region=dict(type="str", required=True),
             instance_type=dict(type="str", required=True),
             market=dict(type="str", default="on-demand", choices=["on-demand", "spot"]),
             count=dict(type="int", default=1),
             hours=dict(type="float", default=1),
             fallback=dict(type="bool", default=True),
             pricing_region=dict(type="str", default="us-east-1", choices=["us-east-1", "eu-central-1", "ap-south-1"]),
-            endpoint_url=dict(type="str"),
-            profile=dict(type="str"),
         ),
         supports_check_mode=True,
     )
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     p = module.params
     if p["count"] < 1 or p["hours"] <= 0:
         module.fail_json(msg="count must be >= 1 and hours > 0 (got count={}, hours={})".format(p["count"], p["hours"]))
-    pricing = aws_gpu.boto3_client("pricing", p["pricing_region"], p["endpoint_url"], p["profile"])
-    ec2 = aws_gpu.boto3_client("ec2", p["region"], p["endpoint_url"], p["profile"])
-    result = price(p, pricing, ec2)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
+    if not module.region:
+        module.fail_json(msg="no AWS region: set region (or aws_gpu_instance_region in the settings), or AWS_REGION")
+    retry = AWSRetry.jittered_backoff()
+    pricing = module.client("pricing", region=p["pricing_region"], retry_decorator=retry)
+    ec2 = module.client("ec2", retry_decorator=retry)
+    result = price(p, module.region, pricing, ec2)
     if result.get("failed"):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright: (c) 2026, mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 DOCUMENTATION = r"""
 ---
@@ -21,13 +22,12 @@ description:
     New accounts start at 0 vCPUs for GPU families, so this request is the first step on a fresh account.
   - Failures of the planning checks are reported with C(failed=true) and a message that says how to fix them.
     A quota that is too low is not a failure of the module; see RV(quota.sufficient).
+  - With I(offline=true) it makes no AWS call at all and plans from the collection's dated table of GPU types
+    (the vCPUs needed, the quota codes that apply for on-demand and spot, and the request to make). That is what
+    C(playbooks/quota.yml) shows when there are no AWS credentials.
 author:
   - mocha-cloud contributors (@mocha-cloud)
 options:
-  region:
-    description: AWS region, e.g. C(us-east-1).
-    type: str
-    required: true
   instance_type:
     description: EC2 instance type, e.g. C(g4dn.xlarge).
     type: str
@@ -61,19 +61,36 @@ options:
         In check mode the request is only reported.
     type: bool
     default: false
-  endpoint_url:
+  offline:
     description:
-      - Endpoint for every AWS call. Left out, botocore reads C(AWS_ENDPOINT_URL) from the environment,
-        so an emulator can be used without changing any task.
-    type: str
-  profile:
-    description: Named profile from the AWS shared configuration.
-    type: str
-requirements:
-  - boto3
+      - Make no AWS call, and plan from the dated table of GPU types only (vCPUs needed, quota codes, the request).
+        The account's quota is not read (RV(quota.checked) is V(false)); the region is not checked.
+      - Cannot be combined with I(request_increase).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Every check runs; with I(request_increase=true) the request is reported, not filed.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [mocha.cloud.aws]
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 notes:
-  - Credentials come from the standard botocore chain (environment, shared files, instance profile).
-  - Supports check mode; only I(request_increase) changes anything.
+  - Credentials, profile, endpoint and region come from the amazon.aws options or the standard botocore chain
+    (environment, shared files, instance profile). Left out, the endpoint is C(AWS_ENDPOINT_URL) from the environment,
+    so an emulator can be used without changing any task.
+  - A failure for want of credentials carries RV(credentials_missing), so a play can fall back to I(offline=true).
+  - AWS calls are retried with jittered backoff when throttled.
 seealso:
   - module: mocha.cloud.aws_gpu_price
 """
@@ -98,6 +115,13 @@ EXAMPLES = r"""
     region: us-east-1
     instance_type: g4dn.xlarge
     check_quota: false
+
+- name: What would two g5.xlarge need? (no credentials, no AWS call)
+  mocha.cloud.aws_gpu_quota:
+    region: us-east-1
+    instance_type: g5.xlarge
+    count: 2
+    offline: true
 """
 
 RETURN = r"""
@@ -113,6 +137,7 @@ instance:
     gpus: {description: GPU models with count and memory., type: list, elements: dict}
     gpu_count: {description: GPUs per instance., type: int, sample: 1}
     family: {description: Instance family., type: str, sample: g4dn}
+    source: {description: "C(ec2) (DescribeInstanceTypes), or the dated table with O(offline=true).", type: str}
 offered_in:
   description: Availability zones of the region where the type is offered.
   returned: success
@@ -125,6 +150,10 @@ quota:
   type: dict
   contains:
     checked: {description: Whether a quota was compared., type: bool}
+    offline: {description: Whether this is the offline plan (O(offline=true)); the quota was not read., type: bool}
+    codes:
+      description: With O(offline=true), the quota code and name for each market (C(on-demand), C(spot)).
+      type: dict
     code: {description: Service Quotas code., type: str, sample: L-DB2E81BA}
     name: {description: Quota name., type: str, sample: Running On-Demand G and VT instances}
     value: {description: The quota in vCPUs., type: float, sample: 0.0}
@@ -140,32 +169,30 @@ quota:
     filed:
       description: The increase request, filed now or already open (id, status, desired_value, case_id).
       type: dict
+credentials_missing:
+  description: Set (V(true)) on a failure because no AWS credentials were found.
+  returned: failure
+  type: bool
 msg:
   description: One-line summary.
   returned: always
   type: str
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402 (after DOCUMENTATION)
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402 (after DOCUMENTATION)
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu  # noqa: E402
 
 try:
-    import boto3  # noqa: F401  pylint: disable=unused-import
-    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
 except ImportError:
-    HAS_BOTO3 = False
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
+    pass  # AnsibleAWSModule reports a missing boto3/botocore itself
 
 
 def plan(module, ec2, quotas_factory, home_ec2=None):
     """Run every check; returns the result dict or calls fail_json."""
     p = module.params
-    region, itype = p["region"], p["instance_type"].strip().lower()
+    region, itype = module.region, p["instance_type"].strip().lower()
 
     try:
         family = aws_gpu.family_of(itype)
@@ -190,6 +217,7 @@ def plan(module, ec2, quotas_factory, home_ec2=None):
         module.fail_json(msg=f"EC2 does not know the instance type '{itype}' in {region}; try {aws_gpu.SUGGESTED_TYPE}")
     summary = aws_gpu.gpu_summary(info)
     summary["family"] = family
+    summary["source"] = "ec2"
     if summary["gpu_count"] < 1:
         module.fail_json(msg=f"{itype} has no GPU (no GpuInfo in DescribeInstanceTypes); pick a GPU type such as {aws_gpu.SUGGESTED_TYPE}", instance=summary)
 
@@ -247,10 +275,33 @@ def plan(module, ec2, quotas_factory, home_ec2=None):
     return result
 
 
+def plan_offline(module):
+    """The plan from the dated table alone: no AWS call."""
+    p = module.params
+    itype = p["instance_type"].strip().lower()
+    try:
+        offline = aws_gpu.offline_plan(itype, p["count"], p["market"], module.region)
+    except aws_gpu.AwsGpuError as exc:
+        module.fail_json(msg=str(exc), suggested_instance_type=aws_gpu.SUGGESTED_TYPE)
+    instance = dict(offline["instance"], source=aws_gpu.table_note())
+    quota = {"checked": False, "offline": True, "code": offline["code"], "name": offline["name"], "codes": offline["codes"],
+             "needed": offline["needed"], "sufficient": None}
+    codes = "; ".join("{}: {} '{}'".format(m, c["code"], c["name"]) for m, c in offline["codes"].items())
+    if offline["needed"] is None:
+        msg = (f"{itype} is not in the {aws_gpu.table_note()}: its vCPUs are unknown offline. "
+               f"Quota codes for its class: {codes}")
+    else:
+        quota["request"] = offline["request"]
+        msg = (f"{p['count']} x {itype} needs {offline['needed']} vCPUs ({offline['instance']['vcpus']} each, {aws_gpu.table_note()}) "
+               f"of quota {offline['code']} '{offline['name']}' ({p['market']}). Quota codes for its class: {codes}. "
+               f"New accounts start at 0 vCPUs: request {offline['request']['desired_value']} with "
+               f"{offline['request']['cli']} (or the console: {offline['request']['console']})")
+    return {"changed": False, "instance": instance, "offered_in": [], "quota": quota, "msg": msg}
+
+
 def main():
-    module = AnsibleModule(
+    module = AnsibleAWSModule(
         argument_spec=dict(
-            region=dict(type="str", required=True),
             instance_type=dict(type="str", required=True),
             count=dict(type="int", default=1),
             market=dict(type="str", default="on-demand", choices=["on-demand", "spot"]),
@@ -258,29 +309,30 @@ def main():
             check_quota=dict(type="bool", default=True),
             quota_vcpus=dict(type="float"),
             request_increase=dict(type="bool", default=False),
-            endpoint_url=dict(type="str"),
-            profile=dict(type="str"),
+            offline=dict(type="bool", default=False),
         ),
+        mutually_exclusive=[("offline", "request_increase")],
         supports_check_mode=True,
     )
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     p = module.params
     if p["count"] < 1:
         module.fail_json(msg=f"count must be at least 1, not {p['count']}")
+    if not module.region:
+        module.fail_json(msg="no AWS region: set region (or aws_gpu_instance_region in the settings), or AWS_REGION")
+    if p["offline"]:
+        module.exit_json(**plan_offline(module))
 
-    def client(service):
-        return aws_gpu.boto3_client(service, p["region"], p["endpoint_url"], p["profile"])
-
+    retry = AWSRetry.jittered_backoff()
     try:
-        home = aws_gpu.boto3_client("ec2", aws_gpu.home_region(p["region"]), p["endpoint_url"], p["profile"])
-        result = plan(module, client("ec2"), lambda: client("service-quotas"), home)
-    except NoCredentialsError as exc:
-        module.fail_json(msg=f"no AWS credentials ({exc}): run 'aws configure', or set AWS_PROFILE, or "
-                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        home = module.client("ec2", region=aws_gpu.home_region(module.region), retry_decorator=retry)
+        result = plan(module, module.client("ec2", retry_decorator=retry),
+                      lambda: module.client("service-quotas", retry_decorator=retry), home)
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        module.fail_json(msg=f"no AWS credentials ({exc}): export AWS_PROFILE (a profile in ~/.aws/credentials or "
+                             "~/.aws/config), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again",
+                         credentials_missing=True)
     except (ClientError, BotoCoreError) as exc:
-        module.fail_json(msg="AWS call failed while planning {} in {}: {}".format(p["instance_type"], p["region"], exc),
-                         exception=traceback.format_exc())
+        module.fail_json_aws(exc, msg="AWS call failed while planning {} in {}".format(p["instance_type"], module.region))
     module.exit_json(**result)
 
 

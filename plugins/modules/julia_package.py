@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 DOCUMENTATION = r"""
 ---
 module: julia_package
 short_description: Manage a Julia package with Julia's own package manager
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - Installs, updates, removes, builds and tests one Julia package through C(Pkg).
   - Works with both generations of Julia's package manager, picked from C(julia --version).
@@ -71,6 +72,17 @@ options:
         C(JULIA_DEPOT_PATH) (0.7 and later), C(MOCHA_USE_NATIVE_EXT) for tests.
     type: dict
     default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads the installed state and reports what would change; runs no C(Pkg) call that changes anything,
+      and skips O(test).
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 notes:
   - Needs git on the target for reading checkouts and for url installs on the old package manager.
   - The generated code for the old package manager is written for Julia 0.6 (C(readstring), C(take!));

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 DOCUMENTATION = r"""
 ---
 module: julia_package_info
 short_description: List installed Julia packages with their versions
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - Asks Julia's package manager which packages are installed (C(Pkg.installed) on Julia 0.4 to
     0.6, C(Pkg.dependencies) on Julia 1.4 and later, C(Pkg.installed) on 0.7 to 1.3) and
@@ -29,6 +30,17 @@ options:
     description: Extra environment for julia, for example C(JULIA_PKGDIR) or C(JULIA_DEPOT_PATH).
     type: dict
     default: {}
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    details: It changes nothing, so there is no difference to show.
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 notes:
   - Supports check mode (it never changes anything).
 seealso:

@@ -81,12 +81,11 @@ environment:
            SSL_CERT_DIR: /etc/ssl/certs}
 """
 
-import os
-import platform
+import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
+import platform  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import (
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import (  # noqa: E402
     bundled_libstdcxx,
     decide_preload,
     glibcxx_versions,

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 
 DOCUMENTATION = r"""
@@ -37,6 +38,16 @@ attributes:
   check_mode:
     support: full
     description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    details: It changes nothing, so there is no difference to show.
+  facts:
+    support: full
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 notes:
   - Tested on the 22 lscpu outputs of util-linux's own test suite (x86, EPYC with 8 NUMA nodes,
     ARM big.LITTLE, POWER, s390 books and drawers, SPARC, RISC-V, LoongArch, VMs) and on an

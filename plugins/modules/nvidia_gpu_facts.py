@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 
 DOCUMENTATION = r"""
@@ -40,6 +41,16 @@ attributes:
   check_mode:
     support: full
     description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    details: It changes nothing, so there is no difference to show.
+  facts:
+    support: full
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 notes:
   - Tested on Ubuntu 24.04 with an NVIDIA H200, driver 580, CUDA 13.0 and cuDNN 9 (captured output),
     and on synthetic outputs for several GPUs, MIG, old drivers and NVML failures.

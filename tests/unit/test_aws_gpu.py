@@ -1,24 +1,36 @@
 """module_utils/aws_gpu and the aws_gpu_quota / aws_gpu_price modules.
 
 Service Quotas and Pricing are not in moto: their boto3 layer is tested here with botocore's Stubber,
-which checks the exact request parameters and answers with responses shaped like AWS's.
+which checks the exact request parameters and answers with responses shaped like AWS's. The clients are wrapped
+as AnsibleAWSModule.client(..., retry_decorator=AWSRetry.jittered_backoff()) wraps them, so the retry path is the
+modules' own.
 """
 
 import datetime
 import json
+import os
 
 import boto3
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
 from ansible_collections.mocha.cloud.plugins.modules import aws_gpu_price, aws_gpu_quota
-from botocore.stub import Stubber
+from botocore.stub import Stubber as BotoStubber
+
+RETRY = AWSRetry.jittered_backoff(retries=3, delay=0.01, max_delay=0.02)
 
 
 def client(service, region="us-east-1"):
-    return boto3.client(
+    """A boto3 client as the modules get it: wrapped with AnsibleAWSModule's retrying wrapper."""
+    raw = boto3.client(
         service, region_name=region, endpoint_url="http://127.0.0.1:9",
         aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - fake
     )
+    return RetryingBotoClientWrapper(raw, RETRY)
+
+
+def Stubber(wrapped):  # noqa: N802 - stands for botocore's Stubber, on the client inside the retry wrapper
+    return BotoStubber(wrapped.client)
 
 
 # --- pure helpers -------------------------------------------------------------------------------
@@ -99,14 +111,38 @@ def test_parse_price_list():
     assert aws_gpu.parse_price_list([]) is None
 
 
-def test_fallback_table_is_dated():
-    price, note = aws_gpu.fallback_price("g4dn.xlarge")
+def test_price_table_is_dated_and_complete():
+    price, note = aws_gpu.list_price("g4dn.xlarge")
     assert price == pytest.approx(0.526)
-    assert aws_gpu.PRICE_FALLBACK_DATE in note
-    datetime.date.fromisoformat(aws_gpu.PRICE_FALLBACK_DATE)
-    assert aws_gpu.fallback_price("x9.huge")[0] is None
+    assert aws_gpu.PRICE_TABLE_DATE in note and aws_gpu.PRICE_TABLE_REGION in note
+    datetime.date.fromisoformat(aws_gpu.PRICE_TABLE_DATE)
+    assert aws_gpu.list_price("x9.huge")[0] is None
+    assert aws_gpu.list_price(" G5.XLARGE ")[0] == pytest.approx(1.006)
+    for itype, (vcpus, usd) in aws_gpu.GPU_TYPES.items():
+        assert aws_gpu.quota_class(itype) in ("G", "P") and not aws_gpu.retired_message(itype), itype
+        assert vcpus >= 4 and vcpus % 4 == 0 and usd > 0, itype
+        size = itype.split(".")[1]
+        if size.endswith("xlarge"):  # AWS sizes: xlarge = 4 vCPUs, Nxlarge = 4N
+            assert vcpus == 4 * int(size[:-6] or 1), itype
+    assert aws_gpu.table_vcpus("p4d.24xlarge") == 96 and aws_gpu.table_vcpus("g4dn.metal") == 96
     assert aws_gpu.estimate(0.526, 8, 2) == pytest.approx(8.42)
     assert aws_gpu.estimate(None, 8, 2) is None
+
+
+def test_offline_plan_needs_no_aws():
+    plan = aws_gpu.offline_plan("g5.xlarge", 2, "on-demand", "eu-west-1")
+    assert (plan["needed"], plan["code"], plan["instance"]["vcpus"]) == (8, "L-DB2E81BA", 4)
+    assert plan["codes"] == {"on-demand": {"code": "L-DB2E81BA", "name": "Running On-Demand G and VT instances"},
+                             "spot": {"code": "L-3819A6DF", "name": "All G and VT Spot Instance Requests"}}
+    assert plan["request"]["cli"].endswith("--quota-code L-DB2E81BA --desired-value 8 --region eu-west-1")
+    spot = aws_gpu.offline_plan("p3.8xlarge", 1, "spot", "us-east-1")
+    assert (spot["needed"], spot["code"], spot["codes"]["on-demand"]["code"]) == (32, "L-7212CCBC", "L-417A185B")
+    unknown = aws_gpu.offline_plan("g6.96xlarge", 1, "on-demand", "us-east-1")  # a G type the table does not list
+    assert unknown["needed"] is None and unknown["request"] is None and unknown["code"] == "L-DB2E81BA"
+    with pytest.raises(aws_gpu.AwsGpuError, match="retired"):
+        aws_gpu.offline_plan("p2.xlarge", 1, "on-demand", "us-east-1")
+    with pytest.raises(aws_gpu.AwsGpuError, match="no GPU vCPU quota"):
+        aws_gpu.offline_plan("t3.micro", 1, "on-demand", "us-east-1")
 
 
 def test_home_region():
@@ -129,6 +165,21 @@ def test_get_vcpu_quota_applied_then_default():
                           {"ServiceCode": "ec2", "QuotaCode": "L-417A185B"})
         assert aws_gpu.get_vcpu_quota(sq, "L-417A185B") == (0.0, "default")
         stub.assert_no_pending_responses()
+
+
+def test_throttling_is_retried_other_errors_are_not():
+    ec2 = client("ec2")
+    with Stubber(ec2) as stub:
+        stub.add_client_error("describe_regions", "RequestLimitExceeded", "slow down")
+        stub.add_client_error("describe_regions", "Throttling", "slow down")
+        stub.add_response("describe_regions", {"Regions": [{"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"}]},
+                          {"AllRegions": True})
+        assert aws_gpu.region_names(ec2) == {"us-east-1": "opt-in-not-required"}
+        stub.assert_no_pending_responses()
+        stub.add_client_error("describe_regions", "UnauthorizedOperation", "no ec2:DescribeRegions")
+        stub.add_response("describe_regions", {"Regions": []}, {"AllRegions": True})
+        with pytest.raises(Exception, match="UnauthorizedOperation"):
+            aws_gpu.region_names(ec2)
 
 
 def test_get_vcpu_quota_other_errors_propagate():
@@ -217,11 +268,14 @@ class Failed(Exception):
 
 
 class FakeModule:
-    def __init__(self, check_mode=False, **params):
-        self.params = {"region": "us-east-1", "instance_type": "g4dn.xlarge", "count": 1, "market": "on-demand",
-                       "availability_zone": None, "check_quota": True, "quota_vcpus": None, "request_increase": False,
-                       "endpoint_url": None, "profile": None, "hours": 8.0, "fallback": True}
+    """What plan() reads of an AnsibleAWSModule: params, region, check_mode, fail_json."""
+
+    def __init__(self, check_mode=False, region="us-east-1", **params):
+        self.params = {"instance_type": "g4dn.xlarge", "count": 1, "market": "on-demand", "availability_zone": None,
+                       "check_quota": True, "quota_vcpus": None, "request_increase": False, "offline": False,
+                       "hours": 8.0, "fallback": True}
         self.params.update(params)
+        self.region = region
         self.check_mode = check_mode
 
     def fail_json(self, **kwargs):
@@ -298,19 +352,50 @@ def test_quota_module_refusals(params, message):
             aws_gpu_quota.plan(FakeModule(**params), ec2, lambda: None)
 
 
+def test_quota_module_offline_plan():
+    result = aws_gpu_quota.plan_offline(FakeModule(instance_type="g4dn.xlarge", count=3, region="eu-west-1", offline=True))
+    quota = result["quota"]
+    assert (quota["checked"], quota["offline"], quota["needed"], quota["code"]) == (False, True, 12, "L-DB2E81BA")
+    assert quota["codes"]["spot"]["code"] == "L-3819A6DF"
+    flat = result["msg"]
+    assert "3 x g4dn.xlarge needs 12 vCPUs" in flat and "L-3819A6DF" in flat and "--desired-value 12 --region eu-west-1" in flat
+    assert aws_gpu.PRICE_TABLE_DATE in flat
+    with pytest.raises(Failed, match="retired"):
+        aws_gpu_quota.plan_offline(FakeModule(instance_type="g3.4xlarge", offline=True))
+
+
 def test_price_module_api_then_fallback():
     pricing, ec2 = client("pricing"), client("ec2")
     with Stubber(pricing) as ps:
         ps.add_response("get_products", {"PriceList": [price_item("0.5260000000")]}, None)
-        result = aws_gpu_price.price(FakeModule(count=2).params, pricing, ec2)
+        result = aws_gpu_price.price(FakeModule(count=2).params, "us-east-1", pricing, ec2)
     assert (result["source"], result["estimate_usd"]) == ("pricing-api", 8.42)
     with Stubber(pricing) as ps:
         ps.add_client_error("get_products", "AccessDeniedException", "no pricing:GetProducts")
-        result = aws_gpu_price.price(FakeModule(instance_type="g5.xlarge").params, pricing, ec2)
+        result = aws_gpu_price.price(FakeModule(instance_type="g5.xlarge").params, "us-east-1", pricing, ec2)
     assert result["price_per_hour"] == pytest.approx(1.006)
-    assert aws_gpu.PRICE_FALLBACK_DATE in result["source"] and result["fallback_date"] == aws_gpu.PRICE_FALLBACK_DATE
-    assert any("AccessDenied" in w for w in result["warnings"])
+    assert aws_gpu.PRICE_TABLE_DATE in result["source"] and result["fallback_date"] == aws_gpu.PRICE_TABLE_DATE
+    assert any("AccessDenied" in w for w in result["problems"])
     with Stubber(pricing) as ps:
         ps.add_client_error("get_products", "AccessDeniedException", "no")
-        result = aws_gpu_price.price(FakeModule(fallback=False).params, pricing, ec2)
+        result = aws_gpu_price.price(FakeModule(fallback=False).params, "us-east-1", pricing, ec2)
     assert result["failed"] and "no price" in result["msg"]
+
+
+def test_price_module_without_credentials_uses_the_dated_table(monkeypatch, tmp_path):
+    """No credentials anywhere: botocore raises NoCredentialsError before sending; the price comes from the table."""
+    for var in [v for v in list(os.environ) if v.startswith(("AWS_", "BOTO_"))]:
+        monkeypatch.delenv(var)
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    session = boto3.session.Session()
+    pricing = RetryingBotoClientWrapper(session.client("pricing", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
+    ec2 = RetryingBotoClientWrapper(session.client("ec2", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
+    result = aws_gpu_price.price(FakeModule(instance_type="g4dn.xlarge", market="spot", count=1, hours=4.0).params,
+                                 "us-east-1", pricing, ec2)
+    assert result["price_per_hour"] == pytest.approx(0.526) and result["estimate_usd"] == pytest.approx(2.10)
+    assert result["fallback_date"] == aws_gpu.PRICE_TABLE_DATE
+    assert any("credentials" in w.lower() for w in result["problems"]), result["problems"]

@@ -37,12 +37,11 @@ def _run(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, check=False, **kw)
 
 
-def test_openpgp_fingerprints_match_gpg(tmp_path):
+def test_openpgp_fingerprints_match_gpg(tmp_path, gnupg_home):
     gpg = shutil.which("gpg")
     if not gpg:
         pytest.skip("gpg is not installed")
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
+    home = gnupg_home
     env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
     out = _run(gpg, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
                "Fake CUDA repo key (tests only) <fake@example.invalid>", "rsa2048", "sign", "never", env=env)

@@ -25,9 +25,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs gpg, dpkg-deb and a Debian-family machine")
 
 
-def _fake_keyring_deb(tmp_path):
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
+def _fake_keyring_deb(tmp_path, home):
     env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
     subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
                     "FAKE cuda repo key (tests only) <fake@example.invalid>", "rsa2048", "sign", "never"],
@@ -51,8 +49,8 @@ def _fake_keyring_deb(tmp_path):
 
 
 @pytest.fixture
-def fake_repo(tmp_path):
-    root, fpr = _fake_keyring_deb(tmp_path)
+def fake_repo(tmp_path, gnupg_home):
+    root, fpr = _fake_keyring_deb(tmp_path, gnupg_home)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -72,7 +70,7 @@ def test_keyring_with_the_wrong_key_is_refused(fake_repo, tmp_path):
            "-e", "ansible_python_interpreter=" + sys.executable, "-e", "cuda_assume_gpu=7.5",
            "-e", "cuda_repo_base_url=" + url + "/", "-e", "cuda_download_dir=" + str(downloads), str(PLAYBOOK)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600,
-                         env={"PATH": "/usr/bin:/bin", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                         env={"PATH": "/usr/bin:/bin", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "MOCHA_CLOUD_SETTINGS": "none",
                               "ANSIBLE_NOCOLOR": "true", "HOME": str(Path.home())})
     out = " ".join(res.stdout.split())
     assert res.returncode != 0, out[-3000:]

@@ -64,6 +64,7 @@ def fake_env(tmp_path_factory):
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(bindir), str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")])
     env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["MOCHA_CLOUD_SETTINGS"] = "none"  # the role alone: not the checkout's settings.yml
     env["ANSIBLE_FORCE_COLOR"] = "false"
     env["ANSIBLE_NOCOLOR"] = "true"
     return env

@@ -38,7 +38,7 @@ def run_play(tmp_path, extra, check=False):
     cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(play), "-e", json.dumps(extra)]
     if check:
         cmd.append("--check")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", MOCHA_CLOUD_SETTINGS="none")
     return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, timeout=600)
 
 

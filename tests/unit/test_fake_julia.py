@@ -5,9 +5,9 @@ import json
 import os
 import re
 import shutil
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp

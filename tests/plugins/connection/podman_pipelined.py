@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Test transport: containers.podman.podman with Ansible pipelining (``podman exec -i``).
 
 Test-only. The roles reach real hosts over SSH with ``pipelining = True`` (ansible.cfg), where a task is
