@@ -289,11 +289,26 @@ def users_problem(users):
 # ---------------------------------------------------------------------------------------------
 # All of them
 # ---------------------------------------------------------------------------------------------
+def planned_hours_problem(planned, max_hours):
+    """The journey's planned hours (its run plan, margin included) must fit in the instance's life."""
+    try:
+        need = _number(planned, "aws_gpu_instance_planned_hours")
+        life = _number(max_hours, "aws_gpu_instance_max_hours")
+    except GuardError as exc:
+        return str(exc)
+    if need > life:
+        return (f"the run is planned to take {need:g} h (aws_gpu_instance_planned_hours, from the run plan) but the "
+                f"instance powers itself off after {life:g} h: raise aws_gpu_instance_max_hours to at least "
+                f"{math.ceil(need):d}, or plan a shorter run")
+    return None
+
+
 def limit_problems(settings):
     """Every problem with the settings given (a dict with any of the keys below); [] when all are fine.
 
     Keys: max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
-    public_key_file, extra_tags, run_id, project, key_name ('' = derived), users (list of SSH user names).
+    public_key_file, extra_tags, run_id, project, key_name ('' = derived), users (list of SSH user names),
+    planned_hours (the run plan's hours, 0 or absent = not planned; checked against max_hours).
     A key that is absent is not checked.
     """
     if not isinstance(settings, dict):
@@ -316,6 +331,10 @@ def limit_problems(settings):
             problem = check(settings[key])
             if problem:
                 problems.append(problem)
+    if settings.get("planned_hours") not in (None, "", 0, "0") and "max_hours" in settings and not max_hours_problem(settings["max_hours"]):
+        problem = planned_hours_problem(settings["planned_hours"], settings["max_hours"])
+        if problem:
+            problems.append(problem)
     if settings.get("ssh_cidr") not in (None, ""):
         allow = settings.get("allow_world_ssh", False)
         allow = allow is True or str(allow).strip().lower() in ("true", "yes", "1", "on")

@@ -87,7 +87,8 @@ def hms(seconds):
 def plan(settings):
     """The plan for one host. ``settings`` keys (all optional but max_iter):
 
-    provider (aws|onprem), instance_type, vcpus, hourly_price_usd, max_hours, julia_version, julia_method,
+    provider (aws|onprem), instance_type, count (instances, for the cost), vcpus, hourly_price_usd, max_hours,
+    julia_version, julia_method,
     julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}),
     margin.
     Returns phases, the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
@@ -122,7 +123,7 @@ def plan(settings):
     gpu_total = total - train[planned_backend] + train["gpu"]
 
     price = settings.get("hourly_price_usd")
-    price = float(price) if price not in (None, "") else None
+    price = float(price) * int(settings.get("count") or 1) if price not in (None, "") else None
     max_hours = settings.get("max_hours")
     max_hours = float(max_hours) if max_hours not in (None, "") else None
     fits = True if (provider != "aws" or max_hours is None) else with_margin <= max_hours * 3600

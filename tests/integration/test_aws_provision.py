@@ -45,6 +45,8 @@ def base_vars(tmp_path, **overrides):
         "aws_gpu_instance_ami_ssm_parameter": AL2023,
         "aws_gpu_instance_private_key_dir": str(tmp_path / "keys"),
         "aws_gpu_instance_max_hours": 2,
+        # The run plan must fit the instance's life: a short run (the shipped 70,000 iterations plan ~20 h on CPU).
+        "cifar10_max_iter": 200,
     }
     extra.update(overrides)
     return extra
@@ -309,6 +311,34 @@ def test_limits_refused_before_any_aws_call(aws, case):
     flat = " ".join(out.stdout.split())
     assert "Refused before anything was created: " in flat and re.search(message, flat), out.stdout[-4000:]
     assert aws.request_count() == before  # not even STS was asked
+    assert_nothing_left(aws)
+
+
+@pytest.mark.parametrize("playbook", ["playbooks/provision.yml", "site.yml"])
+def test_a_run_longer_than_the_instance_life_is_refused_with_the_plan(aws, playbook):
+    """The shipped 70,000 iterations on the CPU backend (auto's fallback) need about 20 h: 4 h is refused, with the
+    figures and the setting to raise, before anything is created."""
+    out = run_playbook(playbook, aws.env, base_vars(aws.tmp, aws_gpu_instance_max_hours=4, cifar10_max_iter=70000,
+                                                    mocha_backend="auto"), timeout=300)
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert "Run plan (g4dn.xlarge, backend auto -> planned cpu, Julia binary):" in flat, flat[-4000:]
+    assert "train 16h20m 70000 iterations on the CPU backend at 160 s per 200" in flat
+    assert "TOO SHORT: the plan needs 19.93 h. Raise aws_gpu_instance_max_hours to at least 20" in flat
+    assert "Create the key pair, security group and instances" not in flat
+    assert_nothing_left(aws)
+
+
+def test_the_role_refuses_a_planned_run_longer_than_the_instance_life(aws):
+    """Any user of the role gets the same refusal through aws_gpu_instance_planned_hours, before any AWS call."""
+    before = aws.request_count()
+    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_planned_hours=30,
+                                                                     aws_gpu_instance_max_hours=8))
+    assert out.returncode != 0
+    flat = " ".join(out.stdout.split())
+    assert ("the run is planned to take 30 h (aws_gpu_instance_planned_hours, from the run plan) but the instance powers "
+            "itself off after 8 h: raise aws_gpu_instance_max_hours to at least 30") in flat, flat[-4000:]
+    assert aws.request_count() == before
     assert_nothing_left(aws)
 
 

@@ -264,3 +264,15 @@ def test_ec2_tag_vars_filter_warns_once_per_message(monkeypatch):
     assert warned == ["EC2 instance i-3 left out of gpu_hosts: its tag mocha-cloud:bastion '-oLocalCommand=id' is not [user@]host[:port]"]
     guard_filters.ec2_tag_vars(GOOD_TAGS, "i-4")
     assert len(warned) == 1
+
+
+@pytest.mark.parametrize("planned, life, refused", [(19.93, 22, False), (22, 22, False), (19.93, 4, True), ("inf", 8, True)])
+def test_planned_hours_must_fit_the_instance_life(planned, life, refused):
+    problems = aws_guard.limit_problems({"max_hours": life, "planned_hours": planned})
+    assert bool(problems) is refused, problems
+    if refused and planned != "inf":
+        assert "raise aws_gpu_instance_max_hours to at least 20" in problems[0]
+
+
+def test_no_plan_means_no_plan_check():
+    assert aws_guard.limit_problems({"max_hours": 1, "planned_hours": 0}) == []
