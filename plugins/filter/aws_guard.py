@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Guards of an AWS run, for YAML: aws_gpu_limits, ssh_cidr and ec2_tag_vars.
 
 Thin wrappers over plugins/module_utils/aws_guard.py (unit-tested there). Documented in aws_gpu_limits.yml,

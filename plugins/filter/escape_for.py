@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """escape_for: one value placed in Julia code, a systemd unit file or a Makefile, escaped or refused.
 
 A thin wrapper over plugins/module_utils/escape.py (unit-tested there, and against julia-free readers of each

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""run_plan: the expected duration of each phase of the journey and its cost, against the instance's life.
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""run_plan: the expected duration of each phase of the journey and its cost, against the instance's life;
+julia_build_seconds: the expected duration of one Julia source build (the build's progress line).
 
 The figures and the rules live in plugins/module_utils/run_plan.py; documented in run_plan.yml beside this file.
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.mocha.cloud.plugins.module_utils.run_plan import plan
+from ansible_collections.mocha.cloud.plugins.module_utils.run_plan import julia_seconds, plan
 
 
 def run_plan(settings):
@@ -20,6 +22,14 @@ def run_plan(settings):
                                  "hourly_price_usd numbers, seconds_per_200 a dict of gpu/cpu seconds") from exc
 
 
+def julia_build_seconds(version, jobs, use_binarybuilder=True):
+    """Seconds a Julia source build of this version is expected to take with make -j jobs (the run plan's figure)."""
+    try:
+        return julia_seconds("source", str(version), int(jobs), bool(use_binarybuilder))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"julia_build_seconds: jobs must be a whole number, got {jobs!r}") from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"run_plan": run_plan}
+        return {"run_plan": run_plan, "julia_build_seconds": julia_build_seconds}

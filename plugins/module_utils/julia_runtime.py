@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure helpers for what a Julia process loads at run time: its C++ runtime and its TLS trust store.
 
 Julia's official binaries ship their own ``lib/julia/libstdc++.so.6``. libjulia finds it through its RPATH, so it

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mocha-cloud contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The run plan: how long each phase of the journey is expected to take, and what the whole journey costs.
 
 Checked before anything is created, against the life of the instance (aws_gpu_instance_max_hours): a run that cannot

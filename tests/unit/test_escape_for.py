@@ -85,7 +85,7 @@ def test_systemd_values():
     for value in ("/srv/a\nExecStartPre=/bin/evil", "/srv/a\\", " /srv/a", "/srv/a\r"):
         with pytest.raises(escape.EscapeError):
             escape.systemd(value)
-    assert escape.systemd_exec("/var/lib/mocha-cifar10/run/cifar10-ctl") == "/var/lib/mocha-cifar10/run/cifar10-ctl"
+    assert escape.systemd_exec("/var/lib/mocha-cifar10/run/jobctl") == "/var/lib/mocha-cifar10/run/jobctl"
     assert escape.systemd_exec('/srv/a b%n"q\\') == '"/srv/a b%%n\\"q\\\\"'
     for value in ("/srv/$HOME/ctl", "/srv/a\n/ctl"):
         with pytest.raises(escape.EscapeError):
@@ -97,7 +97,7 @@ def test_systemd_reads_the_command_path_back(tmp_path):
     """systemd-analyze verify resolves ExecStart's path: the escaped one is found, the naive one is not."""
     run_dir = tmp_path / 'run dir %n "q" #x'
     run_dir.mkdir()
-    ctl = run_dir / "cifar10-ctl"
+    ctl = run_dir / "jobctl"
     ctl.write_text("#!/bin/sh\n")
     ctl.chmod(0o755)
 
@@ -158,7 +158,8 @@ PLAY = """
         mode: "0644"
       loop:
         - {src: cifar10/templates/cifar10.jl.j2, dest: cifar10.jl}
-        - {src: cifar10/templates/cifar10.service.j2, dest: cifar10.service}
+        - {src: _common/templates/job.service.j2, dest: cifar10.service}
+        - {src: _common/templates/jobctl.sh.j2, dest: jobctl}
         - {src: cifar10/templates/environment.sh.j2, dest: environment.sh}
         - {src: julia_build/templates/Make.user.j2, dest: Make.user}
 """
@@ -176,6 +177,11 @@ def render(tmp_path, hdf5_dir, run_dir, dest, march="", environment=None):
         "cifar10_environment": environment or {"MOCHA_USE_NATIVE_EXT": "true"},
         "__julia_build_dest": dest, "julia_build_march": march, "julia_build_cpu_target": "", "julia_build_use_binarybuilder": True,
         "julia_build_make_user_extra": [],
+        # The training's job under the one supervisor (roles/cifar10/tasks/run.yml gives the same dict).
+        "_common_job": {"name": "cifar10", "description": "Mocha.jl CIFAR-10 training", "dir": run_dir,
+                        "log": run_dir + "/training.log", "argv": ["/usr/local/bin/julia", run_dir + "/cifar10.jl"],
+                        "env_files": [run_dir + "/environment.sh"], "stop_timeout": 60, "restart_on_failure": True},
+        "_common_job_supervisor_selected": "systemd", "_common_job_unit": "mocha-cifar10.service",
     }
     run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
                           str(tmp_path / "play.yml"), "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO,
@@ -191,9 +197,9 @@ def test_templates_unchanged_for_ordinary_paths(tmp_path):
     assert 'load_from="/var/lib/mocha-cifar10/run/snapshots")' in jl
     assert 'Snapshot("/var/lib/mocha-cifar10/run/snapshots"), every_n_iter=5000)' in jl
     unit = (out / "cifar10.service").read_text()
-    for line in ("Documentation=file:///var/lib/mocha-cifar10/run/cifar10.jl", "WorkingDirectory=/var/lib/mocha-cifar10/run",
-                 "ExecStart=/var/lib/mocha-cifar10/run/cifar10-ctl run",
-                 "StandardOutput=append:/var/lib/mocha-cifar10/run/cifar10-ctl.out"):
+    for line in ("Description=Mocha.jl CIFAR-10 training (mocha-cloud)", "WorkingDirectory=/var/lib/mocha-cifar10/run",
+                 "ExecStart=/var/lib/mocha-cifar10/run/jobctl run", "Restart=on-failure",
+                 "StandardOutput=append:/var/lib/mocha-cifar10/run/jobctl.out"):
         assert line + "\n" in unit, unit
     assert unit.startswith("#") and "{#" not in unit and "escape_for" not in unit  # the template comment is not rendered
     make_user = (out / "Make.user").read_text().splitlines()
@@ -210,6 +216,12 @@ def test_templates_hold_hostile_paths_as_data(tmp_path):
     assert (cfg["train_source"], cfg["test_source"]) == (hdf5_dir + "/train.txt", hdf5_dir + "/test.txt")
     assert cfg["snapshot_dir"] == cfg["load_from"] == run_dir + "/snapshots"
     assert cfg["max_iter"] == 70000 and cfg["snapshot_every"] == 5000
+    # jobctl holds the run directory and the command as shell words: bash reads them back exactly.
+    jobctl = out / "jobctl"
+    assert subprocess.run(["bash", "-n", str(jobctl)], check=False).returncode == 0
+    words = subprocess.run(["bash", "-c", f'eval "$(grep -E "^(DIR|COMMAND)=" {jobctl})"; printf "%s\\n" "$DIR" "${{COMMAND[@]}}"'],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert words == [run_dir, "/usr/local/bin/julia", run_dir + "/cifar10.jl"]
     if shutil.which("make"):
         (out / "Makefile").write_text("include Make.user\n$(info [$(prefix)][$(MARCH)])\nall: ;\n")
         shown = subprocess.run(["make", "-s", "-C", str(out)], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,167 @@
+"""The one supervisor of long jobs (roles/_common/templates/jobctl.sh.j2) and its polling module job_status.
+
+jobctl is rendered by ansible-playbook exactly as the _common role renders it, then run for real here (nohup mode):
+start, the lock, wait, status, stop, a hard kill, a failing command. The module and its pure helpers
+(plugins/module_utils/job.py) read the same status.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.mocha.cloud.plugins.module_utils import job
+from ansible_collections.mocha.cloud.plugins.modules import job_status
+from conftest import REPO
+
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        content: "{{ lookup('ansible.builtin.template', repo ~ '/roles/_common/templates/jobctl.sh.j2') }}"
+        dest: "{{ out }}"
+        mode: "0755"
+"""
+
+
+def render(tmp_path, name, argv):
+    d = tmp_path / name
+    d.mkdir()
+    (tmp_path / "play.yml").write_text(PLAY)
+    extra = {"repo": str(REPO), "out": str(d / "jobctl"), "ansible_python_interpreter": sys.executable,
+             "_common_job": {"name": name, "description": f"test job {name}", "dir": str(d), "log": str(d / "job.log"),
+                             "argv": argv, "stop_timeout": 2},
+             "_common_job_supervisor_selected": "nohup", "_common_job_unit": f"mocha-cloud-{name}.service"}
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
+                          str(tmp_path / "play.yml"), "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO,
+                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), MOCHA_CLOUD_SETTINGS="none"), check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return d / "jobctl"
+
+
+def ctl(path, *args, check=False):
+    return subprocess.run([str(path), *args], capture_output=True, text=True, check=check)
+
+
+def status(path):
+    return job.parse_status(ctl(path, "status").stdout)
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("jobs")
+    made = {
+        "quick": render(base, "quick", ["sh", "-c", "echo step one; sleep 1; echo all done"]),
+        "slow": render(base, "slow", ["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done"]),
+        "fails": render(base, "fails", ["sh", "-c", "echo broken >&2; exit 7"]),
+        "killed": render(base, "killed", ["sleep", "300"]),
+    }
+    yield made
+    for path in made.values():
+        ctl(path, "stop")
+
+
+def test_a_job_runs_to_the_end_and_says_so(jobs):
+    assert status(jobs["quick"])["state"] == "never-started"
+    started = ctl(jobs["quick"], "start")
+    assert started.returncode == 0 and "started quick via nohup" in started.stdout, started.stderr
+    final = job.parse_status(ctl(jobs["quick"], "wait", "20").stdout)
+    assert final["ended"] and final["phase"] == "finished" and final["rc"] == 0
+    assert final["last_line"].endswith("quick exited with code 0") and final["elapsed_s"] >= 1
+    log = Path(final["log"]).read_text()
+    assert "step one" in log and "all done" in log
+
+
+def test_one_job_at_a_time_and_a_clean_stop(jobs):
+    assert ctl(jobs["slow"], "start").returncode == 0
+    again = ctl(jobs["slow"], "start")
+    assert again.returncode == 3 and "is already running" in again.stdout
+    bypass = ctl(jobs["slow"], "run")  # the lock itself refuses a second run
+    assert bypass.returncode == 75 and "already running" in bypass.stderr
+    now = status(jobs["slow"])
+    assert now["running"] and now["phase"] == "running" and not now["ended"] and now["pid"] and now["child_pid"]
+    stopped = ctl(jobs["slow"], "stop")
+    assert "stopped slow" in stopped.stdout
+    after = status(jobs["slow"])
+    assert not after["running"] and after["phase"] == "stopped" and after["ended"]
+
+
+def test_a_failing_command_reports_its_exit_code(jobs):
+    ctl(jobs["fails"], "start")
+    final = job.parse_status(ctl(jobs["fails"], "wait", "20").stdout)
+    assert final["phase"] == "failed" and final["rc"] == 7 and final["ended"]
+    assert "broken" in Path(final["log"]).read_text()
+
+
+def test_a_hard_kill_reads_as_interrupted(jobs):
+    ctl(jobs["killed"], "start")
+    s = status(jobs["killed"])
+    for pid in (s["pid"], s["child_pid"]):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(50):
+        s = status(jobs["killed"])
+        if not s["running"]:
+            break
+        time.sleep(0.1)
+    assert s["state"] == "interrupted (was running)" and s["phase"] == "interrupted" and s["ended"]
+
+
+def run_module(args, capsys):
+    with patch_module_args(args), pytest.raises(SystemExit):
+        job_status.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_module_polls_a_build_with_its_expected_time(jobs, capsys):
+    res = run_module({"ctl": str(jobs["quick"]), "wait": 1, "progress": {"kind": "build", "expected_s": 3600}}, capsys)
+    assert res["changed"] is False and res["status"]["ended"]
+    assert res["line"].startswith("[quick finished] ") and "of about 1h00m expected for this host (0%)" in res["line"]
+
+
+def test_module_reads_a_training_log(tmp_path, jobs, capsys):
+    log = tmp_path / "training.log"
+    log.write_text("20-Nov 09:00:00:INFO:root:000200 :: TRAIN obj-val = 2.0\n"
+                   "20-Nov 09:00:10:INFO:root:000400 :: TRAIN obj-val = 1.9\n"
+                   "20-Nov 09:00:11:INFO:root:  Accuracy (avg over 10000) = 40.0000%\n")
+    snaps = tmp_path / "snapshots"
+    snaps.mkdir()
+    for n in (200, 400, 1000):
+        (snaps / f"snapshot-{n:06d}.jld").write_text("x")
+    res = run_module({"ctl": str(jobs["quick"]), "progress": {"kind": "mocha", "log": str(log), "max_iter": 1000,
+                      "snapshot_dir": str(snaps), "expires_at": "2999-01-01T00:00:00Z", "run_id": "r1"}}, capsys)
+    assert res["progress"]["iteration"] == 400 and res["progress"]["latest_snapshot"] == "snapshot-001000.jld"
+    assert res["line"].startswith("[run r1 finished] iteration 400/1000 (40.0%), objective 1.9000, test accuracy 40.00% (at 400)")
+    assert "20.00 it/s" in res["line"] and "instance expires in" in res["line"]
+
+
+def test_module_refuses_a_job_never_set_up(tmp_path, capsys):
+    res = run_module({"ctl": str(tmp_path / "jobctl")}, capsys)
+    assert res["failed"] and "was never set up" in res["msg"]
+
+
+def test_training_line_warns_when_the_instance_dies_first():
+    prog = {"iteration": 1000, "max_iter": 70000, "percent": 1.4, "objective": 1.5, "last_accuracy": None,
+            "last_accuracy_iter": None, "it_per_s": 1.0, "eta_s": 69000}
+    status = {"running": True, "phase": "running"}
+    line = job.training_line(status, prog, expires_at=1000 + 3600, now=1000)
+    assert "ETA 19h10m, instance expires in 1h00m (BEFORE the run would end" in line
+    assert "BEFORE" not in job.training_line(status, prog, expires_at=1000 + 80000, now=1000)
+
+
+@pytest.mark.parametrize("text, at", [("2026-12-01T12:00:00Z", 1796126400.0), ("1796126400", 1796126400.0), ("", None),
+                                      ("soon", None)])
+def test_epoch(text, at):
+    assert job.epoch(text) == at
+
+
+def test_parse_status_refuses_what_is_not_a_status():
+    with pytest.raises(job.JobError):
+        job.parse_status("jobctl: usage\n")
+    with pytest.raises(job.JobError):
+        job.parse_status('{"no": "state"}')
