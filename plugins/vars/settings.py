@@ -49,35 +49,13 @@ EXAMPLES = r"""
 #   MOCHA_CLOUD_SETTINGS=~/gpu-lab.yml ansible-playbook mocha.cloud.site
 """
 
-import os  # noqa: E402 (after the documentation, as ansible does)
-
 from ansible import constants as C  # noqa: E402
-from ansible.errors import AnsibleError  # noqa: E402
 from ansible.inventory.group import InventoryObjectType  # noqa: E402
 from ansible.plugins.vars import BaseVarsPlugin  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.plugin_utils.settings import load_settings, settings_path  # noqa: E402
 
 SETTINGS_FILE_VAR = "mocha_cloud_settings_file"
 _CACHE = {}
-
-
-def settings_path(named, config_file):
-    """The settings file to read, or None: NAMED (MOCHA_CLOUD_SETTINGS) first, else settings.yml beside CONFIG_FILE."""
-    named = (named or "").strip()
-    if named.lower() == "none":
-        return None
-    if named:
-        path = os.path.abspath(os.path.expanduser(named))
-        if not os.path.isfile(path):
-            raise AnsibleError(
-                f"MOCHA_CLOUD_SETTINGS names {named}, which is not a file ({path}). Point it to your settings file, "
-                "set it to 'none' to read none, or unset it to read the settings.yml beside ansible.cfg."
-            )
-        return path
-    if config_file:
-        beside = os.path.join(os.path.dirname(os.path.abspath(config_file)), "settings.yml")
-        if os.path.isfile(beside):
-            return beside
-    return None
 
 
 class VarsModule(BaseVarsPlugin):
@@ -92,10 +70,6 @@ class VarsModule(BaseVarsPlugin):
         if settings is None:
             return {}
         if not cache or settings not in _CACHE:
-            data = loader.load_from_file(settings, cache="all", unsafe=True, trusted_as_template=True)
-            if data is None:
-                data = {}
-            if not isinstance(data, dict):
-                raise AnsibleError(f"{settings} must be a YAML mapping of settings (name: value), not a {type(data).__name__}.")
+            data = load_settings(loader, settings)
             _CACHE[settings] = dict(data, **{SETTINGS_FILE_VAR: settings})
         return dict(_CACHE[settings])
