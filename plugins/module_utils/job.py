@@ -2,7 +2,7 @@
 # Copyright (c) mocha-cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure helpers for the one supervisor pattern of long jobs (roles/_common/templates/jobctl.sh.j2).
+"""Pure helpers for the one supervisor pattern of long jobs (roles/common/templates/jobctl.sh.j2).
 
 Every long job on a host (a Julia build, a training run) is run by a rendered ``jobctl`` with the same verbs (start,
 stop, status, wait, run) and the same one-line JSON status. These functions read that status and make the one

@@ -11,10 +11,10 @@ short_description: Wait for a long job run by jobctl and report its progress in 
 version_added: "0.1.0"
 description:
   - Every long job mocha-cloud runs on a host (a Julia build, a training run) is supervised by a C(jobctl) script
-    rendered from the internal role C(mocha.cloud._common) (entry point C(job)), with the verbs start, stop, status,
+    rendered from the internal role C(mocha.cloud.common) (entry point C(job)), with the verbs start, stop, status,
     wait and run and a one-line JSON status.
-  - This module runs C(jobctl wait SECONDS) (or C(jobctl status)), and returns the status and one progress line:
-    for a build, the time elapsed against the time expected for this host; for a Mocha training run, the iteration,
+  - This module runs C(jobctl wait SECONDS) (or C(jobctl status)), and returns the status and one progress line,
+    for a build the time elapsed against the time expected for this host; for a Mocha training run, the iteration,
     objective, test accuracy, iterations per second, ETA and the time left before the instance expires (read from
     the training log and the snapshot directory).
   - Called in a loop it is the one polling task of every long job; it changes nothing.

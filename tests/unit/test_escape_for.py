@@ -158,8 +158,8 @@ PLAY = """
         mode: "0644"
       loop:
         - {src: cifar10/templates/cifar10.jl.j2, dest: cifar10.jl}
-        - {src: _common/templates/job.service.j2, dest: cifar10.service}
-        - {src: _common/templates/jobctl.sh.j2, dest: jobctl}
+        - {src: common/templates/job.service.j2, dest: cifar10.service}
+        - {src: common/templates/jobctl.sh.j2, dest: jobctl}
         - {src: cifar10/templates/environment.sh.j2, dest: environment.sh}
         - {src: julia_build/templates/Make.user.j2, dest: Make.user}
 """
@@ -178,10 +178,10 @@ def render(tmp_path, hdf5_dir, run_dir, dest, march="", environment=None):
         "__julia_build_dest": dest, "julia_build_march": march, "julia_build_cpu_target": "", "julia_build_use_binarybuilder": True,
         "julia_build_make_user_extra": [],
         # The training's job under the one supervisor (roles/cifar10/tasks/run.yml gives the same dict).
-        "_common_job": {"name": "cifar10", "description": "Mocha.jl CIFAR-10 training", "dir": run_dir,
+        "common_job": {"name": "cifar10", "description": "Mocha.jl CIFAR-10 training", "dir": run_dir,
                         "log": run_dir + "/training.log", "argv": ["/usr/local/bin/julia", run_dir + "/cifar10.jl"],
                         "env_files": [run_dir + "/environment.sh"], "stop_timeout": 60, "restart_on_failure": True},
-        "_common_job_supervisor_selected": "systemd", "_common_job_unit": "mocha-cifar10.service",
+        "common_job_supervisor_selected": "systemd", "common_job_unit": "mocha-cifar10.service",
     }
     run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
                           str(tmp_path / "play.yml"), "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO,

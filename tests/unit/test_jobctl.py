@@ -1,6 +1,6 @@
-"""The one supervisor of long jobs (roles/_common/templates/jobctl.sh.j2) and its polling module job_status.
+"""The one supervisor of long jobs (roles/common/templates/jobctl.sh.j2) and its polling module job_status.
 
-jobctl is rendered by ansible-playbook exactly as the _common role renders it, then run for real here (nohup mode):
+jobctl is rendered by ansible-playbook exactly as the common role renders it, then run for real here (nohup mode):
 start, the lock, wait, status, stop, a hard kill, a failing command. The module and its pure helpers
 (plugins/module_utils/job.py) read the same status.
 """
@@ -24,7 +24,7 @@ PLAY = """
   gather_facts: false
   tasks:
     - ansible.builtin.copy:
-        content: "{{ lookup('ansible.builtin.template', repo ~ '/roles/_common/templates/jobctl.sh.j2') }}"
+        content: "{{ lookup('ansible.builtin.template', repo ~ '/roles/common/templates/jobctl.sh.j2') }}"
         dest: "{{ out }}"
         mode: "0755"
 """
@@ -35,9 +35,9 @@ def render(tmp_path, name, argv):
     d.mkdir()
     (tmp_path / "play.yml").write_text(PLAY)
     extra = {"repo": str(REPO), "out": str(d / "jobctl"), "ansible_python_interpreter": sys.executable,
-             "_common_job": {"name": name, "description": f"test job {name}", "dir": str(d), "log": str(d / "job.log"),
+             "common_job": {"name": name, "description": f"test job {name}", "dir": str(d), "log": str(d / "job.log"),
                              "argv": argv, "stop_timeout": 2},
-             "_common_job_supervisor_selected": "nohup", "_common_job_unit": f"mocha-cloud-{name}.service"}
+             "common_job_supervisor_selected": "nohup", "common_job_unit": f"mocha-cloud-{name}.service"}
     run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
                           str(tmp_path / "play.yml"), "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO,
                          env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), MOCHA_CLOUD_SETTINGS="none"), check=False)
