@@ -361,7 +361,7 @@ def test_site_yml_settings_play_enforces_the_same_limits(aws):
                                                       aws_gpu_instance_ssh_cidr="::/00"), timeout=300)
     assert out.returncode != 0
     flat = " ".join(out.stdout.split())
-    assert "TASK [aws_gpu_instance : Limits | Check cost and exposure settings" in flat, flat[-3000:]
+    assert "TASK [mocha.cloud.aws_gpu_instance : Limits | Check cost and exposure settings" in flat, flat[-3000:]
     assert "at most 168 (one week), got 1000000" in flat and "Refusing to open SSH to ::/0" in flat
     assert "Provision GPU instances on AWS" not in flat
     assert_nothing_left(aws)

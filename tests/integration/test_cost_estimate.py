@@ -46,7 +46,9 @@ def aws(fake_aws, tmp_path):
 def launch(aws, itype, name):
     ec2 = aws.client("ec2", "us-east-1")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    tags = [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "Name", "Value": name}]
+    # The tags the aws_gpu_instance role writes: the inventory leaves out of gpu_hosts an instance without a run id.
+    tags = [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "mocha-cloud:run-id", "Value": "price-test"},
+            {"Key": "Name", "Value": name}]
     made = ec2.run_instances(ImageId=image, InstanceType=itype, MinCount=1, MaxCount=1,
                              TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
     return made["Instances"][0]["InstanceId"]
