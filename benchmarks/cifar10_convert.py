@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONVERT = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
-r = cifar10.convert(sys.argv[2], sys.argv[3], seed=42, fsync=sys.argv[4] == "fsync")
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5
+r = cifar10_hdf5.convert(sys.argv[2], sys.argv[3], seed=42, fsync=sys.argv[4] == "fsync")
 print(r["train_count"], r["test_count"])
 """
 

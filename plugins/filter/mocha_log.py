@@ -4,12 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that read a Mocha training log: progress while it runs, metrics when it is done.
 
-Thin wrappers over the pure functions of plugins/module_utils/cifar10.py (unit-tested there).
+Thin wrappers over the pure functions of plugins/module_utils/mocha_log.py (unit-tested there).
 Their documentation is in mocha_progress.yml, mocha_metrics.yml and mocha_log_parse.yml beside this file.
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log
 
 
 def _text(value):
@@ -31,19 +31,19 @@ def _max_iter(max_iter):
 
 
 def mocha_log_parse(text):
-    return cifar10.parse_mocha_log(_text(text))
+    return mocha_log.parse_mocha_log(_text(text))
 
 
 def mocha_progress(text, max_iter):
-    prog = cifar10.progress(cifar10.parse_mocha_log(_text(text)), _max_iter(max_iter))
-    prog["line"] = cifar10.progress_line(prog)
+    prog = mocha_log.progress(mocha_log.parse_mocha_log(_text(text)), _max_iter(max_iter))
+    prog["line"] = mocha_log.progress_line(prog)
     return prog
 
 
 def mocha_metrics(text, max_iter, summary_interval=200, extra=None):
     if extra is not None and not isinstance(extra, dict):
         raise AnsibleFilterError("extra must be a dict of fields to add to the metrics")
-    return cifar10.metrics(cifar10.parse_mocha_log(_text(text)), _max_iter(max_iter), int(summary_interval), extra)
+    return mocha_log.metrics(mocha_log.parse_mocha_log(_text(text)), _max_iter(max_iter), int(summary_interval), extra)
 
 
 class FilterModule:

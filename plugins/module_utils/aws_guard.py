@@ -84,35 +84,30 @@ def _number(value, name, integer=False):
     return int(number) if integer else number
 
 
-def max_hours_problem(value):
+def _bounded(value, name, inside, message, integer=False):
+    """None when the setting is a finite number (whole with ``integer``) for which ``inside`` holds, else its problem."""
     try:
-        hours = _number(value, "aws_gpu_instance_max_hours")
+        number = _number(value, name, integer=integer)
     except GuardError as exc:
         return str(exc)
-    if not 0 < hours <= LIMITS["max_hours"]:
-        return (f"aws_gpu_instance_max_hours must be more than 0 and at most {LIMITS['max_hours']:g} (one week), got {value}: "
-                "the instance powers itself off after this many hours")
-    return None
+    return None if inside(number) else message
+
+
+def max_hours_problem(value):
+    return _bounded(value, "aws_gpu_instance_max_hours", lambda hours: 0 < hours <= LIMITS["max_hours"],
+                    f"aws_gpu_instance_max_hours must be more than 0 and at most {LIMITS['max_hours']:g} (one week), got {value}: "
+                    "the instance powers itself off after this many hours")
 
 
 def count_problem(value):
-    try:
-        count = _number(value, "aws_gpu_instance_count", integer=True)
-    except GuardError as exc:
-        return str(exc)
-    if not 1 <= count <= LIMITS["count"]:
-        return f"aws_gpu_instance_count must be 1 to {LIMITS['count']}, got {value}"
-    return None
+    return _bounded(value, "aws_gpu_instance_count", lambda count: 1 <= count <= LIMITS["count"],
+                    f"aws_gpu_instance_count must be 1 to {LIMITS['count']}, got {value}", integer=True)
 
 
 def volume_problem(value):
-    try:
-        size = _number(value, "aws_gpu_instance_volume_size_gb", integer=True)
-    except GuardError as exc:
-        return str(exc)
-    if not MIN_VOLUME_GB <= size <= LIMITS["volume_size_gb"]:
-        return f"aws_gpu_instance_volume_size_gb must be {MIN_VOLUME_GB} to {LIMITS['volume_size_gb']} (GiB), got {value}"
-    return None
+    return _bounded(value, "aws_gpu_instance_volume_size_gb", lambda size: MIN_VOLUME_GB <= size <= LIMITS["volume_size_gb"],
+                    f"aws_gpu_instance_volume_size_gb must be {MIN_VOLUME_GB} to {LIMITS['volume_size_gb']} (GiB), got {value}",
+                    integer=True)
 
 
 # ---------------------------------------------------------------------------------------------

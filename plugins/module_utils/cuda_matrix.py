@@ -37,38 +37,28 @@ ARCHITECTURES = [
     ((10, 0), (12, 1), "Blackwell"),
 ]
 
-# Driver branches the role can install: the newest CUDA each supports natively and the compute
-# capabilities it drives (R470 is the last for Kepler and does not know Ada or Hopper; R580 is
+# Driver branches the role can install, grouped by the compute capabilities they drive, each with the
+# newest CUDA it supports natively (R470 is the last for Kepler and does not know Ada or Hopper; R580 is
 # the last for Maxwell, Pascal and Volta).
-DRIVER_BRANCHES = {
-    "470": {"cuda": "11.4", "min_cc": "3.5", "max_cc": "8.7"},
-    "525": {"cuda": "12.0", "min_cc": "5.0", "max_cc": "9.0"},
-    "535": {"cuda": "12.2", "min_cc": "5.0", "max_cc": "9.0"},
-    "545": {"cuda": "12.3", "min_cc": "5.0", "max_cc": "9.0"},
-    "550": {"cuda": "12.4", "min_cc": "5.0", "max_cc": "9.0"},
-    "555": {"cuda": "12.5", "min_cc": "5.0", "max_cc": "9.0"},
-    "560": {"cuda": "12.6", "min_cc": "5.0", "max_cc": "9.0"},
-    "565": {"cuda": "12.7", "min_cc": "5.0", "max_cc": "9.0"},
-    "570": {"cuda": "12.8", "min_cc": "5.0", "max_cc": "12.0"},
-    "575": {"cuda": "12.9", "min_cc": "5.0", "max_cc": "12.1"},
-    "580": {"cuda": "13.0", "min_cc": "5.0", "max_cc": "12.1"},
-}
+_BRANCHES_BY_CC = (
+    (("3.5", "8.7"), {"470": "11.4"}),
+    (("5.0", "9.0"), {"525": "12.0", "535": "12.2", "545": "12.3", "550": "12.4", "555": "12.5", "560": "12.6", "565": "12.7"}),
+    (("5.0", "12.0"), {"570": "12.8"}),
+    (("5.0", "12.1"), {"575": "12.9", "580": "13.0"}),
+)
+DRIVER_BRANCHES = {branch: {"cuda": cuda, "min_cc": low, "max_cc": high}
+                   for (low, high), branches in _BRANCHES_BY_CC for branch, cuda in branches.items()}
 
-# CUDA toolkits the role can install, with the compute capabilities their nvcc targets.
-CUDA_RELEASES = {
-    "11.4": {"min_cc": "3.5", "max_cc": "8.7"},
-    "11.8": {"min_cc": "3.5", "max_cc": "9.0"},
-    "12.0": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.1": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.2": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.3": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.4": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.5": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.6": {"min_cc": "5.0", "max_cc": "9.0"},
-    "12.8": {"min_cc": "5.0", "max_cc": "12.0"},
-    "12.9": {"min_cc": "5.0", "max_cc": "12.1"},
-    "13.0": {"min_cc": "7.5", "max_cc": "12.1"},
-}
+# CUDA toolkits the role can install, grouped by the compute capabilities their nvcc targets.
+_RELEASES_BY_CC = (
+    (("3.5", "8.7"), ("11.4",)),
+    (("3.5", "9.0"), ("11.8",)),
+    (("5.0", "9.0"), ("12.0", "12.1", "12.2", "12.3", "12.4", "12.5", "12.6")),
+    (("5.0", "12.0"), ("12.8",)),
+    (("5.0", "12.1"), ("12.9",)),
+    (("7.5", "12.1"), ("13.0",)),
+)
+CUDA_RELEASES = {cuda: {"min_cc": low, "max_cc": high} for (low, high), releases in _RELEASES_BY_CC for cuda in releases}
 
 # What the role picks when nothing is pinned: (lowest cc, driver branch, CUDA), newest rule first.
 RECOMMENDED = [
@@ -288,26 +278,33 @@ def identify_gpus(nvidia=None, lspci_text="", assume_gpu=""):
     return {"present": False, "source": "none", "gpus": [], "error": None}
 
 
+# --------------------------------------------------------------------------------------------
+# The install-or-verify decision: pins checked against the matrix, then a table of refusals and
+# two tables of rules (toolkit, then driver), each a small function of what was found.
+# --------------------------------------------------------------------------------------------
+
+# The two pins: (setting, parser, the matrix table it must be in, what the table holds).
+PINS = (
+    ("cuda_driver_branch", driver_branch, DRIVER_BRANCHES, "a branch the role knows"),
+    ("cuda_toolkit_version", cuda_short, CUDA_RELEASES, "a CUDA release the role knows"),
+)
+
+
 def _validate_pins(driver_pin, cuda_pin):
+    """Messages for pins that do not parse or are not in the matrix (none for auto)."""
     errors = []
-    if driver_pin not in _AUTO:
+    pins = {"cuda_driver_branch": driver_pin, "cuda_toolkit_version": cuda_pin}
+    for setting, parse, table, known in PINS:
+        pin = pins[setting]
+        if pin in _AUTO:
+            continue
         try:
-            branch = driver_branch(driver_pin)
+            value = parse(pin)
         except ValueError as exc:
-            errors.append(f"cuda_driver_branch: {exc}")
-        else:
-            if branch not in DRIVER_BRANCHES:
-                errors.append(f"cuda_driver_branch {str(driver_pin)!r} is not a branch the role knows "
-                              f"(choose one of {_choices(DRIVER_BRANCHES)}, or auto).")
-    if cuda_pin not in _AUTO:
-        try:
-            short = cuda_short(cuda_pin)
-        except ValueError as exc:
-            errors.append(f"cuda_toolkit_version: {exc}")
-        else:
-            if short not in CUDA_RELEASES:
-                errors.append(f"cuda_toolkit_version {str(cuda_pin)!r} is not a CUDA release the role knows "
-                              f"(choose one of {_choices(CUDA_RELEASES)}, or auto).")
+            errors.append(f"{setting}: {exc}")
+            continue
+        if value not in table:
+            errors.append(f"{setting} {str(pin)!r} is not {known} (choose one of {_choices(table)}, or auto).")
     return errors
 
 
@@ -343,6 +340,179 @@ def _driver_fits(present_branch, driver_cuda, cc, cuda):
     return None
 
 
+class _Case:
+    """What the rules read: the GPUs (oldest first), the pins, and the versions present on the host."""
+
+    def __init__(self, nvidia, gpus, driver_pin, cuda_pin, cudnn):
+        self.nvidia = nvidia
+        self.driver, self.driver_cuda, self.toolkit, self.present_branch = _present_versions(nvidia)
+        self.cudnn_present = nvidia.get("cudnn_version") or None
+        self.cudnn = cudnn
+        self.pin_branch = None if driver_pin in _AUTO else driver_branch(driver_pin)
+        self.pin_cuda = None if cuda_pin in _AUTO else cuda_short(cuda_pin)
+        # Decide for the oldest GPU (lowest compute capability) but check every GPU against the choice.
+        self.gpus = sorted(gpus, key=lambda g: cc_tuple(g["compute_capability"]))
+        self.gpu = self.gpus[0]
+        self.cc = self.gpu["compute_capability"]
+        self.label = _gpu_label(self.gpu)
+        self.rec = recommend(self.cc)
+
+    def all_gpus(self, check, value):
+        return all(check(value, g["compute_capability"]) for g in self.gpus)
+
+
+# --- refusals, before anything is chosen: each returns an error message, or None ------------------
+
+def _gpu_too_old(case):
+    if case.rec is None:
+        return f"{case.label} is older than anything this role can drive (Kepler 3.5 and newer; R470/CUDA 11.4)."
+    return None
+
+
+def _pin_cannot_serve_a_gpu(case):
+    for g in case.gpus:
+        gcc = g["compute_capability"]
+        if case.pin_branch and not branch_supports(case.pin_branch, gcc):
+            row = DRIVER_BRANCHES[case.pin_branch]
+            return (f"cuda_driver_branch {case.pin_branch} cannot drive {_gpu_label(g)} (R{case.pin_branch} supports compute "
+                    f"{row['min_cc']} to {row['max_cc']}). Leave it auto (R{case.rec[0]} for this GPU) or pick a branch "
+                    "that supports it.")
+        if case.pin_cuda and not cuda_supports(case.pin_cuda, gcc):
+            row = CUDA_RELEASES[case.pin_cuda]
+            return (f"cuda_toolkit_version {case.pin_cuda} cannot run on {_gpu_label(g)} (CUDA {case.pin_cuda} supports compute "
+                    f"{row['min_cc']} to {row['max_cc']}). Leave it auto (CUDA {case.rec[1]} for this GPU) or pick a "
+                    "version that supports it.")
+    return None
+
+
+def _pins_disagree(case):
+    if case.pin_branch and case.pin_cuda and cuda_tuple(case.pin_cuda) > cuda_tuple(DRIVER_BRANCHES[case.pin_branch]["cuda"]):
+        limit = DRIVER_BRANCHES[case.pin_branch]["cuda"]
+        return (f"cuda_toolkit_version {case.pin_cuda} needs a newer driver than cuda_driver_branch {case.pin_branch} "
+                f"(R{case.pin_branch} supports CUDA {limit} at most).")
+    return None
+
+
+def _cudnn_unsupported(case):
+    if case.cudnn and cc_tuple(case.cc) < cc_tuple(CUDNN_MIN_CC):
+        return (f"cuda_cudnn is true but cuDNN 9 does not support {case.label} (compute {CUDNN_MIN_CC} or newer); set cuda_cudnn: "
+                "false.")
+    return None
+
+
+REFUSALS = (_gpu_too_old, _pin_cannot_serve_a_gpu, _pins_disagree, _cudnn_unsupported)
+
+
+# --- the toolkit to end up with: the first rule that applies gives (CUDA version, why install) ---------
+
+def _toolkit_pinned(case):
+    if not case.pin_cuda:
+        return None
+    if case.toolkit == case.pin_cuda:
+        return case.pin_cuda, None
+    found = f"nvcc {case.toolkit} is present" if case.toolkit else "no nvcc is present"
+    return case.pin_cuda, f"CUDA {case.pin_cuda} is pinned but {found}"
+
+
+def _toolkit_present_fits(case):
+    if case.toolkit and case.toolkit in CUDA_RELEASES and case.all_gpus(cuda_supports, case.toolkit):
+        return case.toolkit, None
+    return None
+
+
+def _toolkit_newer_than_the_matrix(case):
+    """A toolkit newer than any the matrix knows: trusted on Turing and newer."""
+    if case.toolkit and case.toolkit not in CUDA_RELEASES and cuda_tuple(case.toolkit) > cuda_tuple(case.rec[1]) \
+            and cc_tuple(case.cc) >= (7, 5):
+        return case.toolkit, None
+    return None
+
+
+def _toolkit_default(case):
+    target = case.rec[1] if not case.pin_branch else _newest_cuda_for(case.pin_branch, case.gpus)
+    return target, (f"nvcc {case.toolkit} cannot target {case.label}" if case.toolkit else "no nvcc is present")
+
+
+TOOLKIT_RULES = (_toolkit_pinned, _toolkit_present_fits, _toolkit_newer_than_the_matrix, _toolkit_default)
+
+
+# --- the driver: the first rule that gives a reason installs one; none keeps the present driver ------
+
+def _no_driver(case, _cuda):
+    if case.driver:
+        return None
+    return "no NVIDIA driver is loaded" + (" ({})".format(case.nvidia["error"]) if case.nvidia.get("error") else "")
+
+
+def _driver_not_the_pinned_one(case, _cuda):
+    if case.pin_branch and case.present_branch != case.pin_branch:
+        return f"driver R{case.pin_branch} is pinned but {case.driver} is present"
+    return None
+
+
+def _driver_cannot_serve(case, cuda):
+    return next((w for w in (_driver_fits(case.present_branch, case.driver_cuda, g["compute_capability"], cuda)
+                             for g in case.gpus) if w), None)
+
+
+DRIVER_RULES = (_no_driver, _driver_not_the_pinned_one, _driver_cannot_serve)
+
+
+def _cudnn_to_install(case, cuda):
+    """Why cuDNN must be installed for this CUDA version; None when it is not wanted or already fits."""
+    if not case.cudnn:
+        return None
+    if not case.cudnn_present:
+        return "cuDNN is wanted (cuda_cudnn) but not installed"
+    wanted = CUDNN_MAJOR.get(cuda.split(".")[0])
+    if case.cudnn_present.split(".")[0] != wanted:
+        return f"cuDNN {case.cudnn_present} is present but CUDA {cuda} wants cuDNN {wanted}"
+    return None
+
+
+def _first(rules, *args):
+    """The first answer of the rules, in order, that is not None (None when no rule applies)."""
+    return next((answer for answer in (rule(*args) for rule in rules) if answer is not None), None)
+
+
+def _blank_result(nvidia):
+    driver, driver_cuda, toolkit, present_branch = _present_versions(nvidia)
+    return {
+        "path": None, "reason": "", "error": None, "gpu": None, "gpus": [], "source": None,
+        "architecture": None, "driver_branch": None, "cuda_version": None,
+        "install_driver": False, "install_toolkit": False, "install_cudnn": False,
+        "present": {"driver_version": driver, "driver_cuda_version": driver_cuda, "driver_branch": present_branch,
+                    "toolkit_version": toolkit, "nvcc_path": nvidia.get("nvcc_path") or None,
+                    "cudnn_version": nvidia.get("cudnn_version") or None},
+        "matrix_checked": MATRIX_CHECKED,
+    }
+
+
+def _fail(result, msg):
+    result.update(path=None, error=msg, reason=msg)
+    return result
+
+
+def _no_gpu(result, nvidia, required):
+    why = nvidia.get("error") or "nvidia-smi and lspci show no NVIDIA GPU"
+    if required:
+        return _fail(result, f"cuda_required is true but there is no NVIDIA GPU on this host ({why}). Run on a GPU "
+                             "host, or set cuda_required: false to skip CUDA here.")
+    result.update(path="no_gpu", reason=f"no NVIDIA GPU on this host ({why})")
+    return result
+
+
+def _reason(case, branch, cuda, why_driver, why_toolkit, why_cudnn):
+    reasons = [w for w in (why_driver, why_toolkit, why_cudnn) if w]
+    if not reasons:
+        with_cudnn = f" with cuDNN {case.cudnn_present}" if case.cudnn_present else ""
+        return "verify", (f"{case.label}: driver {case.driver} (CUDA {case.driver_cuda or '?'}) and nvcc {case.toolkit} already fit"
+                          f"{with_cudnn}; verifying only, changing nothing")
+    parts = [text for why, text in ((why_driver, f"driver R{branch}"), (why_toolkit, f"CUDA {cuda}"),
+                                    (why_cudnn, "cuDNN {}".format(CUDNN_MAJOR.get(cuda.split(".")[0])))) if why]
+    return "install", "{}: {}; installing {}".format(case.label, "; ".join(reasons), " + ".join(parts))
+
+
 def decide(nvidia=None, lspci_text="", assume_gpu="", driver_pin="auto", cuda_pin="auto",
            cudnn=False, required=False):
     """Pick exactly one path, ``verify``, ``install`` or ``no_gpu``, and say why in one line.
@@ -353,140 +523,42 @@ def decide(nvidia=None, lspci_text="", assume_gpu="", driver_pin="auto", cuda_pi
     install_driver, install_toolkit, install_cudnn, present (what was found).
     """
     nvidia = nvidia or {}
-    driver, driver_cuda, toolkit, present_branch = _present_versions(nvidia)
-    cudnn_present = nvidia.get("cudnn_version") or None
-    result = {
-        "path": None, "reason": "", "error": None, "gpu": None, "gpus": [], "source": None,
-        "architecture": None, "driver_branch": None, "cuda_version": None,
-        "install_driver": False, "install_toolkit": False, "install_cudnn": False,
-        "present": {"driver_version": driver, "driver_cuda_version": driver_cuda, "driver_branch": present_branch,
-                    "toolkit_version": toolkit, "nvcc_path": nvidia.get("nvcc_path") or None,
-                    "cudnn_version": cudnn_present},
-        "matrix_checked": MATRIX_CHECKED,
-    }
-
-    def fail(msg):
-        result["path"] = None
-        result["error"] = msg
-        result["reason"] = msg
-        return result
-
+    result = _blank_result(nvidia)
     errors = _validate_pins(driver_pin, cuda_pin)
     if errors:
-        return fail(" ".join(errors))
+        return _fail(result, " ".join(errors))
 
     found = identify_gpus(nvidia, lspci_text, assume_gpu)
-    result["gpus"] = found["gpus"]
-    result["source"] = found["source"]
+    result.update(gpus=found["gpus"], source=found["source"])
     if found["error"]:
-        return fail(found["error"])
+        return _fail(result, found["error"])
     if not found["present"]:
-        result["path"] = "no_gpu"
-        why = nvidia.get("error") or "nvidia-smi and lspci show no NVIDIA GPU"
-        result["reason"] = f"no NVIDIA GPU on this host ({why})"
-        if required:
-            return fail(f"cuda_required is true but there is no NVIDIA GPU on this host ({why}). Run on a GPU "
-                        "host, or set cuda_required: false to skip CUDA here.")
-        return result
+        return _no_gpu(result, nvidia, required)
 
-    # Decide for the oldest GPU (lowest compute capability) but check every GPU against the choice.
-    gpus = sorted(found["gpus"], key=lambda g: cc_tuple(g["compute_capability"]))
-    gpu = gpus[0]
-    cc = gpu["compute_capability"]
-    result["gpu"] = gpu
-    result["architecture"] = architecture(cc)
-    label = _gpu_label(gpu)
-    rec = recommend(cc)
-    if rec is None:
-        return fail(f"{label} is older than anything this role can drive (Kepler 3.5 and newer; R470/CUDA 11.4).")
+    case = _Case(nvidia, found["gpus"], driver_pin, cuda_pin, cudnn)
+    result.update(gpu=case.gpu, architecture=architecture(case.cc))
+    refusal = _first(REFUSALS, case)
+    if refusal:
+        return _fail(result, refusal)
 
-    pin_branch = None if driver_pin in _AUTO else driver_branch(driver_pin)
-    pin_cuda = None if cuda_pin in _AUTO else cuda_short(cuda_pin)
-    for g in gpus:
-        gcc = g["compute_capability"]
-        if pin_branch and not branch_supports(pin_branch, gcc):
-            row = DRIVER_BRANCHES[pin_branch]
-            return fail(f"cuda_driver_branch {pin_branch} cannot drive {_gpu_label(g)} (R{pin_branch} supports compute "
-                        f"{row['min_cc']} to {row['max_cc']}). Leave it auto (R{rec[0]} for this GPU) or pick a branch "
-                        "that supports it.")
-        if pin_cuda and not cuda_supports(pin_cuda, gcc):
-            row = CUDA_RELEASES[pin_cuda]
-            return fail(f"cuda_toolkit_version {pin_cuda} cannot run on {_gpu_label(g)} (CUDA {pin_cuda} supports compute "
-                        f"{row['min_cc']} to {row['max_cc']}). Leave it auto (CUDA {rec[1]} for this GPU) or pick a "
-                        "version that supports it.")
-    if pin_branch and pin_cuda and cuda_tuple(pin_cuda) > cuda_tuple(DRIVER_BRANCHES[pin_branch]["cuda"]):
-        limit = DRIVER_BRANCHES[pin_branch]["cuda"]
-        return fail(f"cuda_toolkit_version {pin_cuda} needs a newer driver than cuda_driver_branch {pin_branch} "
-                    f"(R{pin_branch} supports CUDA {limit} at most).")
-    if cudnn and cc_tuple(cc) < cc_tuple(CUDNN_MIN_CC):
-        return fail(f"cuda_cudnn is true but cuDNN 9 does not support {label} (compute {CUDNN_MIN_CC} or newer); set cuda_cudnn: "
-                    "false.")
+    cuda, why_toolkit = _first(TOOLKIT_RULES, case)
+    if cuda is None:
+        return _fail(result, f"no CUDA release the role knows runs on {case.label} with driver R{case.pin_branch}; leave "
+                             "cuda_driver_branch auto.")
+    why_driver = _first(DRIVER_RULES, case, cuda)
+    branch = (case.pin_branch or _branch_for(cuda, case.gpus, case.rec[0])) if why_driver else case.present_branch
+    if why_driver and branch is None:
+        return _fail(result, f"no driver branch the role knows supports both CUDA {cuda} and {case.label}; pin "
+                             "cuda_toolkit_version lower.")
+    if branch in DRIVER_BRANCHES and cuda_tuple(cuda) > cuda_tuple(DRIVER_BRANCHES[branch]["cuda"]):
+        limit = DRIVER_BRANCHES[branch]["cuda"]
+        return _fail(result, f"CUDA {cuda} needs a newer driver than R{branch} (CUDA {limit} at most); pin "
+                             f"cuda_toolkit_version {limit} or lower, or leave cuda_driver_branch auto.")
 
-    # The toolkit to end up with: the pin, else the one present when it fits every GPU, else the default.
-    why_toolkit = None
-    if pin_cuda:
-        target_cuda = pin_cuda
-        if toolkit != pin_cuda:
-            found = f"nvcc {toolkit} is present" if toolkit else "no nvcc is present"
-            why_toolkit = f"CUDA {pin_cuda} is pinned but {found}"
-    elif toolkit and toolkit in CUDA_RELEASES and all(cuda_supports(toolkit, g["compute_capability"]) for g in gpus):
-        target_cuda = toolkit
-    elif toolkit and toolkit not in CUDA_RELEASES and cuda_tuple(toolkit) > cuda_tuple(rec[1]) \
-            and cc_tuple(cc) >= (7, 5):
-        target_cuda = toolkit  # newer than the matrix: trust it on Turing and newer
-    else:
-        target_cuda = rec[1] if not pin_branch else _newest_cuda_for(pin_branch, gpus)
-        why_toolkit = (f"nvcc {toolkit} cannot target {label}") if toolkit else "no nvcc is present"
-    if target_cuda is None:
-        return fail(f"no CUDA release the role knows runs on {label} with driver R{pin_branch}; leave cuda_driver_branch auto.")
-
-    # The driver to end up with: the present one when it serves the GPUs and the toolkit, else pin/default.
-    why_driver = None
-    if driver:
-        why_driver = next((w for w in (_driver_fits(present_branch, driver_cuda, g["compute_capability"], target_cuda)
-                                       for g in gpus) if w), None)
-        if pin_branch and present_branch != pin_branch:
-            why_driver = f"driver R{pin_branch} is pinned but {driver} is present"
-    else:
-        why_driver = "no NVIDIA driver is loaded" + (" ({})".format(nvidia["error"]) if nvidia.get("error") else "")
-    if why_driver:
-        target_branch = pin_branch or _branch_for(target_cuda, gpus, rec[0])
-        if target_branch is None:
-            return fail(f"no driver branch the role knows supports both CUDA {target_cuda} and {label}; pin cuda_toolkit_version lower.")
-    else:
-        target_branch = present_branch
-    if target_branch in DRIVER_BRANCHES and cuda_tuple(target_cuda) > cuda_tuple(DRIVER_BRANCHES[target_branch]["cuda"]):
-        limit = DRIVER_BRANCHES[target_branch]["cuda"]
-        return fail(f"CUDA {target_cuda} needs a newer driver than R{target_branch} (CUDA {limit} at most); pin "
-                    f"cuda_toolkit_version {limit} or lower, or leave cuda_driver_branch auto.")
-
-    why_cudnn = None
-    if cudnn:
-        if not cudnn_present:
-            why_cudnn = "cuDNN is wanted (cuda_cudnn) but not installed"
-        elif cudnn_present.split(".")[0] != CUDNN_MAJOR.get(target_cuda.split(".")[0]):
-            why_cudnn = "cuDNN {} is present but CUDA {} wants cuDNN {}".format(
-                cudnn_present, target_cuda, CUDNN_MAJOR.get(target_cuda.split(".")[0]))
-
-    result.update({"driver_branch": target_branch, "cuda_version": target_cuda,
-                   "install_driver": bool(why_driver), "install_toolkit": bool(why_toolkit),
-                   "install_cudnn": bool(why_cudnn)})
-    reasons = [w for w in (why_driver, why_toolkit, why_cudnn) if w]
-    if reasons:
-        parts = []
-        if why_driver:
-            parts.append(f"driver R{target_branch}")
-        if why_toolkit:
-            parts.append(f"CUDA {target_cuda}")
-        if why_cudnn:
-            parts.append("cuDNN {}".format(CUDNN_MAJOR.get(target_cuda.split(".")[0])))
-        result["path"] = "install"
-        result["reason"] = "{}: {}; installing {}".format(label, "; ".join(reasons), " + ".join(parts))
-    else:
-        result["path"] = "verify"
-        with_cudnn = f" with cuDNN {cudnn_present}" if cudnn_present else ""
-        result["reason"] = (f"{label}: driver {driver} (CUDA {driver_cuda or '?'}) and nvcc {toolkit} already fit"
-                            f"{with_cudnn}; verifying only, changing nothing")
+    why_cudnn = _cudnn_to_install(case, cuda)
+    path, reason = _reason(case, branch, cuda, why_driver, why_toolkit, why_cudnn)
+    result.update(path=path, reason=reason, driver_branch=branch, cuda_version=cuda, install_driver=bool(why_driver),
+                  install_toolkit=bool(why_toolkit), install_cudnn=bool(why_cudnn))
     return result
 
 

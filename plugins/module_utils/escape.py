@@ -61,13 +61,28 @@ def julia(value):
         raise EscapeError(str(exc)) from None
 
 
-def systemd(value):
-    text = _text(value, "systemd")
-    _refuse_controls(text, "a unit file", "which would end the setting's line")
-    _refuse_edge_blanks(text, "a unit file", "which systemd strips")
+# Per format: (where, why a control character, why edge blanks, where and why a backslash).
+_LINE_RULES = {
+    "systemd": ("a unit file", "which would end the setting's line", "which systemd strips",
+                "a unit file setting: it holds a backslash"),
+    "make": ("a Makefile", "which would start a new make line", "which make strips",
+             "a Makefile: it holds a backslash (an escape or a line continuation)"),
+}
+
+
+def _setting_line(value, fmt):
+    """The text of a value that must stay within one line of a ``fmt`` file (see _LINE_RULES), or EscapeError."""
+    where, line_end, trim, backslash = _LINE_RULES[fmt]
+    text = _text(value, fmt)
+    _refuse_controls(text, where, line_end)
+    _refuse_edge_blanks(text, where, trim)
     if "\\" in text:
-        raise EscapeError(f"{text!r} cannot be written in a unit file setting: it holds a backslash")
-    return text.replace("%", "%%")
+        raise EscapeError(f"{text!r} cannot be written in {backslash}")
+    return text
+
+
+def systemd(value):
+    return _setting_line(value, "systemd").replace("%", "%%")
 
 
 _EXEC_ESCAPES = {"\\": "\\\\", '"': '\\"'}
@@ -90,12 +105,7 @@ def systemd_exec(value):
 
 
 def make(value):
-    text = _text(value, "make")
-    _refuse_controls(text, "a Makefile", "which would start a new make line")
-    _refuse_edge_blanks(text, "a Makefile", "which make strips")
-    if "\\" in text:
-        raise EscapeError(f"{text!r} cannot be written in a Makefile: it holds a backslash (an escape or a line continuation)")
-    return text.replace("$", "$$").replace("#", "\\#")
+    return _setting_line(value, "make").replace("$", "$$").replace("#", "\\#")
 
 
 def escape_for(value, fmt):

@@ -90,7 +90,8 @@ def json_to_fields(text):
         data = json.loads(text)
     except ValueError as exc:
         raise LscpuParseError(f"lscpu -J output is not JSON ({exc}): {text[:200]!r}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("lscpu"), list):
+    entries = data.get("lscpu") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
         raise LscpuParseError(f"lscpu -J output has no 'lscpu' list: {text[:200]!r}")
     fields = []
 
@@ -105,7 +106,7 @@ def json_to_fields(text):
             fields.append((key.strip(), "" if value is None else str(value).strip()))
             walk(entry.get("children") or [])
 
-    walk(data["lscpu"])
+    walk(entries)
     return fields
 
 

@@ -140,7 +140,7 @@ import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 import traceback  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
 try:
     import h5py  # noqa: F401  pylint: disable=unused-import
@@ -157,7 +157,7 @@ def run_module(module):
     src = module.params["src"]
     dest = module.params["dest"]
     seed = module.params["seed"]
-    paths = cifar10.output_paths(dest)
+    paths = cifar10_hdf5.output_paths(dest)
     result = dict(paths, changed=False, seed=seed, train_count=None, test_count=None, sources={})
 
     if module.params["chunk_records"] < 1:
@@ -170,14 +170,14 @@ def run_module(module):
         return result
 
     try:
-        files = cifar10.source_files(src)
-        stamp = cifar10.source_stamp(files, seed)
-    except cifar10.Cifar10Error as exc:
+        files = cifar10_hdf5.source_files(src)
+        stamp = cifar10_hdf5.source_stamp(files, seed)
+    except cifar10_hdf5.Cifar10Error as exc:
         module.fail_json(msg=str(exc), **result)
     result["sources"] = stamp["sources"]
 
-    if cifar10.outputs_current(dest, stamp) and not module.params["force"]:
-        old = cifar10.read_stamp(dest)
+    if cifar10_hdf5.outputs_current(dest, stamp) and not module.params["force"]:
+        old = cifar10_hdf5.read_stamp(dest)
         result.update(train_count=old.get("train_count"), test_count=old.get("test_count"),
                       msg="outputs are current (same source checksums and seed)")
         return result
@@ -191,8 +191,8 @@ def run_module(module):
         module.fail_json(msg=missing_required_lib("h5py and numpy (Debian/Ubuntu: python3-h5py python3-numpy)"),
                          exception=DEPS_ERROR, **result)
     try:
-        done = cifar10.convert(src, dest, seed, chunk_records=module.params["chunk_records"], stamp=stamp)
-    except cifar10.Cifar10Error as exc:
+        done = cifar10_hdf5.convert(src, dest, seed, chunk_records=module.params["chunk_records"], stamp=stamp)
+    except cifar10_hdf5.Cifar10Error as exc:
         module.fail_json(msg=str(exc), **result)
     except OSError as exc:
         module.fail_json(msg=f"writing {dest} failed: {exc} (check permissions and free space); "

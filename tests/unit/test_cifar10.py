@@ -15,7 +15,7 @@ import urllib.request
 import h5py
 import numpy as np
 import pytest
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5
 from conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures"
@@ -43,12 +43,12 @@ def source(tmp_path_factory):
 @pytest.fixture(scope="module")
 def converted(source, tmp_path_factory):
     dest = tmp_path_factory.mktemp("hdf5")
-    result = cifar10.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
+    result = cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
     return dest, result
 
 
 def _raw(source, name):
-    return np.fromfile(os.path.join(source["batches_dir"], name), dtype=np.uint8).reshape(-1, cifar10.RECORD_BYTES)
+    return np.fromfile(os.path.join(source["batches_dir"], name), dtype=np.uint8).reshape(-1, cifar10_hdf5.RECORD_BYTES)
 
 
 def test_counts_paths_and_lists(converted):
@@ -76,7 +76,7 @@ def test_dims_and_dtype(converted, name, n):
 
 def test_true_training_mean_is_subtracted_from_both_sets(source, converted):
     dest, _ = converted
-    train_raw = np.concatenate([_raw(source, n) for n in cifar10.TRAIN_BATCHES])
+    train_raw = np.concatenate([_raw(source, n) for n in cifar10_hdf5.TRAIN_BATCHES])
     mean = train_raw[:, 1:].astype(np.float64).mean(axis=0).reshape(3, 32, 32)
     with h5py.File(dest / "train.hdf5", "r") as h5:
         train = h5["data"][:]
@@ -92,7 +92,7 @@ def test_true_training_mean_is_subtracted_from_both_sets(source, converted):
 def test_element_order_matches_julia_layout(source, converted):
     """[n, c, y, x] is pixel byte c*1024 + y*32 + x of the record (R, G, B planes, row-major)."""
     dest, _ = converted
-    train_raw = np.concatenate([_raw(source, n) for n in cifar10.TRAIN_BATCHES])
+    train_raw = np.concatenate([_raw(source, n) for n in cifar10_hdf5.TRAIN_BATCHES])
     mean = train_raw[:, 1:].astype(np.float64).mean(axis=0)
     by_id = {int.from_bytes(bytes(r[1:4]), "big"): r for r in train_raw}
     with h5py.File(dest / "train.hdf5", "r") as h5:
@@ -106,7 +106,7 @@ def test_element_order_matches_julia_layout(source, converted):
 
 def test_shuffle_keeps_pairs_and_stays_within_batches(source, converted):
     dest, _ = converted
-    train_raw = np.concatenate([_raw(source, n) for n in cifar10.TRAIN_BATCHES])
+    train_raw = np.concatenate([_raw(source, n) for n in cifar10_hdf5.TRAIN_BATCHES])
     mean = train_raw[:, 1:4].astype(np.float64).mean(axis=0)
     with h5py.File(dest / "train.hdf5", "r") as h5:
         first3 = h5["data"][:, 0, 0, :3].astype(np.float64)
@@ -123,10 +123,10 @@ def test_shuffle_keeps_pairs_and_stays_within_batches(source, converted):
 
 def test_shuffle_is_reproducible_and_seeded(source, converted, tmp_path):
     dest, _ = converted
-    again = cifar10.convert(source["batches_dir"], str(tmp_path / "same"), seed=7, chunk_records=1000)
-    other = cifar10.convert(source["batches_dir"], str(tmp_path / "other"), seed=8)
+    again = cifar10_hdf5.convert(source["batches_dir"], str(tmp_path / "same"), seed=7, chunk_records=1000)
+    other = cifar10_hdf5.convert(source["batches_dir"], str(tmp_path / "other"), seed=8)
     # The h5py write path (used when HDF5 gives no dataset offset) writes the same bytes.
-    via_h5py = cifar10.convert(source["batches_dir"], str(tmp_path / "h5py"), seed=7, chunk_records=33, raw=False)
+    via_h5py = cifar10_hdf5.convert(source["batches_dir"], str(tmp_path / "h5py"), seed=7, chunk_records=33, raw=False)
     with h5py.File(dest / "train.hdf5", "r") as a, h5py.File(via_h5py["train_hdf5"], "r") as b:
         np.testing.assert_array_equal(a["data"][:], b["data"][:])
         np.testing.assert_array_equal(a["label"][:], b["label"][:])
@@ -141,7 +141,7 @@ def test_data_starts_on_a_direct_io_boundary(converted):
     """The data's file offset is 4 KiB aligned, so its blocks can go to disk with O_DIRECT."""
     dest, _ = converted
     with h5py.File(dest / "train.hdf5", "r") as h5:
-        assert h5["data"].id.get_offset() % cifar10.DIRECT_ALIGN == 0
+        assert h5["data"].id.get_offset() % cifar10_hdf5.DIRECT_ALIGN == 0
 
 
 def _read_all(path):
@@ -163,9 +163,9 @@ def test_o_direct_refused_at_write_falls_back_to_the_page_cache(source, converte
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_pwrite(fd, data, offset)
 
-    monkeypatch.setattr(cifar10.os, "pwrite", pwrite)
+    monkeypatch.setattr(cifar10_hdf5.os, "pwrite", pwrite)
     dest, _ = converted
-    again = cifar10.convert(source["batches_dir"], str(tmp_path / "buffered"), seed=7, chunk_records=25)
+    again = cifar10_hdf5.convert(source["batches_dir"], str(tmp_path / "buffered"), seed=7, chunk_records=25)
     assert refused, "the O_DIRECT descriptor was never tried"
     for name in ("train_hdf5", "test_hdf5"):
         for a, b in zip(_read_all(again[name]), _read_all(dest / os.path.basename(again[name])), strict=True):
@@ -179,25 +179,25 @@ def test_o_direct_refused_at_open_on_tmpfs(source, converted):
 
     dest, _ = converted
     with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
-        again = cifar10.convert(source["batches_dir"], shm, seed=7, chunk_records=25)
+        again = cifar10_hdf5.convert(source["batches_dir"], shm, seed=7, chunk_records=25)
         for name in ("train_hdf5", "test_hdf5"):
             for a, b in zip(_read_all(again[name]), _read_all(dest / os.path.basename(again[name])), strict=True):
                 np.testing.assert_array_equal(a, b)
 
 
 def test_missing_and_malformed_sources(tmp_path, source):
-    with pytest.raises(cifar10.Cifar10Error, match="lacks data_batch_1.bin"):
-        cifar10.source_files(str(tmp_path))
+    with pytest.raises(cifar10_hdf5.Cifar10Error, match="lacks data_batch_1.bin"):
+        cifar10_hdf5.source_files(str(tmp_path))
     bad = tmp_path / "bad"
     bad.mkdir()
-    for name in cifar10.TRAIN_BATCHES + cifar10.TEST_BATCHES:
+    for name in cifar10_hdf5.TRAIN_BATCHES + cifar10_hdf5.TEST_BATCHES:
         (bad / name).write_bytes(open(os.path.join(source["batches_dir"], name), "rb").read())
     (bad / "data_batch_3.bin").write_bytes(b"\x00" * 3074)
-    with pytest.raises(cifar10.Cifar10Error, match="not a whole number of 3073-byte records"):
-        cifar10.source_files(str(bad))
+    with pytest.raises(cifar10_hdf5.Cifar10Error, match="not a whole number of 3073-byte records"):
+        cifar10_hdf5.source_files(str(bad))
     (bad / "data_batch_3.bin").write_bytes(b"\x0c" + b"\x00" * 3072)
-    with pytest.raises(cifar10.Cifar10Error, match="label 12"):
-        cifar10.convert(str(bad), str(tmp_path / "out"), seed=1)
+    with pytest.raises(cifar10_hdf5.Cifar10Error, match="label 12"):
+        cifar10_hdf5.convert(str(bad), str(tmp_path / "out"), seed=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,9 +214,9 @@ def _snapshot(dest):
 def previous(source, tmp_path):
     """A finished conversion (seed 7) in its own directory."""
     dest = tmp_path / "h5"
-    cifar10.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
+    cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
     before = _snapshot(dest)
-    assert cifar10.STAMP_NAME in before and len(before) == 5
+    assert cifar10_hdf5.STAMP_NAME in before and len(before) == 5
     return dest, before
 
 
@@ -231,17 +231,17 @@ def test_no_space_mid_write_removes_the_partial_files_and_keeps_the_outputs(sour
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_pwrite(fd, data, offset)
 
-    monkeypatch.setattr(cifar10.os, "pwrite", pwrite)
-    with pytest.raises(cifar10.Cifar10Error, match=r"no space left on device while writing .* the partial files were removed"):
-        cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+    monkeypatch.setattr(cifar10_hdf5.os, "pwrite", pwrite)
+    with pytest.raises(cifar10_hdf5.Cifar10Error, match=r"no space left on device while writing .* the partial files were removed"):
+        cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
     assert len(calls) == 3
     assert _snapshot(dest) == before  # no .tmp, the same outputs and stamp
-    assert cifar10.outputs_current(str(dest), cifar10.source_stamp(cifar10.source_files(source["batches_dir"]), 7))
+    assert cifar10_hdf5.outputs_current(str(dest), cifar10_hdf5.source_stamp(cifar10_hdf5.source_files(source["batches_dir"]), 7))
 
 
 def test_any_error_mid_write_removes_the_partial_files(source, previous, monkeypatch):
     dest, before = previous
-    real_put = cifar10._Writer.put
+    real_put = cifar10_hdf5._Writer.put
     calls = []
 
     def put(self, offset, block, count):
@@ -250,9 +250,9 @@ def test_any_error_mid_write_removes_the_partial_files(source, previous, monkeyp
             raise RuntimeError("HDF5 said no")
         return real_put(self, offset, block, count)
 
-    monkeypatch.setattr(cifar10._Writer, "put", put)
+    monkeypatch.setattr(cifar10_hdf5._Writer, "put", put)
     with pytest.raises(RuntimeError, match="HDF5 said no"):
-        cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+        cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
     assert _snapshot(dest) == before
 
 
@@ -264,26 +264,26 @@ def test_free_space_is_checked_before_writing(source, previous, monkeypatch):
         def __init__(self, st):
             self.f_frsize, self.f_bavail = st.f_frsize, 10
 
-    monkeypatch.setattr(cifar10.os, "statvfs", lambda path: Small(real(path)))
-    need = cifar10.bytes_needed(cifar10.source_files(source["batches_dir"]))
-    assert need["train"] == 5 * PER_BATCH * 3073 * 4 + cifar10.OVERHEAD_BYTES
-    with pytest.raises(cifar10.Cifar10Error, match=r"not enough free space in .*: the conversion needs about 7 MB "
+    monkeypatch.setattr(cifar10_hdf5.os, "statvfs", lambda path: Small(real(path)))
+    need = cifar10_hdf5.bytes_needed(cifar10_hdf5.source_files(source["batches_dir"]))
+    assert need["train"] == 5 * PER_BATCH * 3073 * 4 + cifar10_hdf5.OVERHEAD_BYTES
+    with pytest.raises(cifar10_hdf5.Cifar10Error, match=r"not enough free space in .*: the conversion needs about 7 MB "
                                                    r"\(5 MB for train.hdf5, 2 MB for test.hdf5.* nothing was changed"):
-        cifar10.convert(source["batches_dir"], str(dest), seed=8)
+        cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=8)
     assert _snapshot(dest) == before
 
 
 def test_leftovers_of_a_killed_run_are_removed(source, previous):
     dest, before = previous
-    for name in ("train.hdf5.tmp", "test.hdf5.tmp", cifar10.STAMP_NAME + ".tmp"):
+    for name in ("train.hdf5.tmp", "test.hdf5.tmp", cifar10_hdf5.STAMP_NAME + ".tmp"):
         (dest / name).write_bytes(b"\0" * 1000)
-    cifar10.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
+    cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=7, chunk_records=25)
     assert not list(dest.glob("*.tmp")) and set(_snapshot(dest)) == set(before)
 
 
 CHILD = """
 import json, os, sys, time
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5
 real = os.pwrite
 def slow(fd, data, offset):
     if not os.path.exists(sys.argv[3]):
@@ -292,8 +292,8 @@ def slow(fd, data, offset):
     return real(fd, data, offset)
 os.pwrite = slow
 try:
-    cifar10.convert(sys.argv[1], sys.argv[2], seed=8, chunk_records=10)
-except cifar10.Cifar10Interrupted as exc:
+    cifar10_hdf5.convert(sys.argv[1], sys.argv[2], seed=8, chunk_records=10)
+except cifar10_hdf5.Cifar10Interrupted as exc:
     print(json.dumps({"interrupted": str(exc)}))
     sys.exit(3)
 print(json.dumps({"finished": True}))
@@ -335,27 +335,27 @@ def test_sigkill_leftovers_go_with_the_next_run(source, previous, tmp_path):
     child.wait(timeout=30)
     assert list(dest.glob("*.tmp"))
     assert {k: v for k, v in _snapshot(dest).items() if not k.endswith(".tmp")} == before  # stamp untouched
-    cifar10.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
+    cifar10_hdf5.convert(source["batches_dir"], str(dest), seed=8, chunk_records=25)
     assert not list(dest.glob("*.tmp"))
 
 
 TMPFS_CHILD = """
 import hashlib, json, os, sys
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5
 src, dest, raw = sys.argv[1], sys.argv[2], sys.argv[3] == "raw"
 def snap():
     return {n: hashlib.sha256(open(os.path.join(dest, n), "rb").read()).hexdigest() for n in sorted(os.listdir(dest))}
 report = {}
-cifar10.convert(src, dest, seed=7, chunk_records=25, raw=raw)
+cifar10_hdf5.convert(src, dest, seed=7, chunk_records=25, raw=raw)
 before = snap()
 for step in ("checked", "unchecked"):
     if step == "unchecked":
         # Another process takes the space after the check: the writes themselves hit ENOSPC.
-        cifar10.check_free_space = lambda dest, files: None
+        cifar10_hdf5.check_free_space = lambda dest, files: None
     try:
-        cifar10.convert(src, dest, seed=8, chunk_records=25, raw=raw)
+        cifar10_hdf5.convert(src, dest, seed=8, chunk_records=25, raw=raw)
         report[step] = "converted"
-    except cifar10.Cifar10Error as exc:
+    except cifar10_hdf5.Cifar10Error as exc:
         report[step] = str(exc)
     report[step + "_unchanged"] = snap() == before
 print(json.dumps(report))
@@ -421,7 +421,7 @@ def test_module_check_real_repeat(source, tmp_path):
 def test_module_reconverts_when_a_source_changes(source, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    for name in cifar10.TRAIN_BATCHES + cifar10.TEST_BATCHES:
+    for name in cifar10_hdf5.TRAIN_BATCHES + cifar10_hdf5.TEST_BATCHES:
         (src / name).write_bytes(open(os.path.join(source["batches_dir"], name), "rb").read())
     args = {"src": str(src), "dest": str(tmp_path / "h5")}
     assert run_module(args)["changed"] is True

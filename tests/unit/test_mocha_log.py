@@ -8,7 +8,7 @@ import sys
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mocha.cloud.plugins.filter import mocha_log
-from ansible_collections.mocha.cloud.plugins.module_utils import cifar10
+from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log as log_utils
 from conftest import REPO
 
 # Verbatim from Mocha.jl's docs/tutorial/cifar10.rst (v0.3.1), section "CUDA with cuDNN".
@@ -84,7 +84,7 @@ MEMENTO = """\
 
 
 def test_tutorial_gpu_log_curves():
-    parsed = cifar10.parse_mocha_log(TUTORIAL_GPU)
+    parsed = log_utils.parse_mocha_log(TUTORIAL_GPU)
     assert [p["iter"] for p in parsed["train"]] == list(range(48600, 50401, 200))
     assert parsed["train"][0]["obj"] == pytest.approx(0.53777266)
     assert parsed["train"][-1]["obj"] == pytest.approx(0.57314044)
@@ -95,7 +95,7 @@ def test_tutorial_gpu_log_curves():
 
 
 def test_tutorial_gpu_seconds_per_200_and_metrics():
-    doc = cifar10.metrics(cifar10.parse_mocha_log(TUTORIAL_GPU), 70000, extra={"backend": "gpu"})
+    doc = log_utils.metrics(log_utils.parse_mocha_log(TUTORIAL_GPU), 70000, extra={"backend": "gpu"})
     # The tutorial says "5~6 seconds to finish every 200 iterations on the GPUBackend".
     assert 5 <= doc["seconds_per_200_iterations"] <= 6
     assert doc["iterations"] == 50400 and doc["completed"] is False
@@ -107,23 +107,23 @@ def test_tutorial_gpu_seconds_per_200_and_metrics():
 
 
 def test_tutorial_cpu_log_rate_and_progress():
-    parsed = cifar10.parse_mocha_log(TUTORIAL_CPU)
+    parsed = log_utils.parse_mocha_log(TUTORIAL_CPU)
     # "it takes roughly 160 seconds to finish every 200 iterations": 1600 iterations in 1332 s,
     # the two validation passes included.
-    assert cifar10.seconds_per_interval(parsed["train"]) == 166.5
-    prog = cifar10.progress(parsed, 70000)
+    assert log_utils.seconds_per_interval(parsed["train"]) == 166.5
+    prog = log_utils.progress(parsed, 70000)
     assert prog["iteration"] == 2400 and prog["objective"] == pytest.approx(1.22985339)
     assert (prog["last_accuracy"], prog["last_accuracy_iter"]) == (51.04, 2000)
     # Over the last five summaries (1400 -> 2400), validation pauses included: 1000 iterations in 824 s.
     assert prog["it_per_s"] == round(1000 / 824, 3)
     assert prog["eta_s"] == pytest.approx((70000 - 2400) * 824 / 1000, rel=0.01)
-    line = cifar10.progress_line(prog)
+    line = log_utils.progress_line(prog)
     assert line.startswith("iteration 2400/70000 (3.4%), objective 1.2299, last test accuracy 51.04% (at 2000), ")
     assert "ETA 15h28m" in line
 
 
 def test_memento_format_of_mocha_02():
-    parsed = cifar10.parse_mocha_log(MEMENTO)
+    parsed = log_utils.parse_mocha_log(MEMENTO)
     assert [p["iter"] for p in parsed["train"]] == [48600, 48800, 49000, 49200]
     assert parsed["validation"] == [{"iter": 49000, "accuracy": 76.59, "n": 10000, "t": parsed["validation"][0]["t"]}]
     assert parsed["last_t"] - parsed["first_t"] == 17
@@ -131,7 +131,7 @@ def test_memento_format_of_mocha_02():
 
 def test_log_without_year_crossing_new_year():
     text = "31-Dec 23:59:50:INFO:root:000200 :: TRAIN obj-val = 2.0\n01-Jan 00:00:02:INFO:root:000400 :: TRAIN obj-val = 1.9\n"
-    parsed = cifar10.parse_mocha_log(text)
+    parsed = log_utils.parse_mocha_log(text)
     assert parsed["last_t"] - parsed["first_t"] == 12
 
 
@@ -144,14 +144,14 @@ def test_resumed_log_rate_ignores_the_gap():
         "20-Nov 11:00:10:INFO:root:000600 :: TRAIN obj-val = 1.8\n"
         "20-Nov 11:00:20:INFO:root:000800 :: TRAIN obj-val = 1.7\n"
     )
-    parsed = cifar10.parse_mocha_log(text)
+    parsed = log_utils.parse_mocha_log(text)
     assert parsed["resumed_from"] == ["snapshots/snapshot-000400.jld"]
-    assert cifar10.seconds_per_interval(parsed["train_all"]) == 10
-    assert cifar10.progress(parsed, 1000)["it_per_s"] == 20.0
+    assert log_utils.seconds_per_interval(parsed["train_all"]) == 10
+    assert log_utils.progress(parsed, 1000)["it_per_s"] == 20.0
     # Iteration 600 was reached, lost, and redone: the curve holds it once, from the session that went on.
     assert [(p["iter"], p["t"] % 86400) for p in parsed["train"]] == [(200, 32400), (400, 32410), (600, 39610), (800, 39620)]
     assert [(r["iter"], r["file"]) for r in parsed["resumes"]] == [(400, "snapshots/snapshot-000400.jld")]
-    m = cifar10.metrics(parsed, 800)
+    m = log_utils.metrics(parsed, 800)
     assert m["resumes"] == [{"iteration": 400, "snapshot": "snapshots/snapshot-000400.jld"}]
     assert [p[0] for p in m["objective_curve"]] == [200, 400, 600, 800] and m["seconds_per_200_iterations"] == 10
 
@@ -165,16 +165,16 @@ def test_restart_without_a_snapshot_counts_each_iteration_once():
         "20-Nov 10:00:10:INFO:root:000400 :: TRAIN obj-val = 1.8\n"
         "20-Nov 10:00:11:INFO:root:  Accuracy (avg over 10000) = 25.0000%\n"
     )
-    parsed = cifar10.parse_mocha_log(text)
+    parsed = log_utils.parse_mocha_log(text)
     assert [(p["iter"], p["obj"]) for p in parsed["train"]] == [(200, 2.1), (400, 1.8)]
     assert [(v["iter"], v["accuracy"]) for v in parsed["validation"]] == [(400, 25.0)]
     assert [r["iter"] for r in parsed["resumes"]] == [0]
 
 
 def test_empty_log_progress():
-    prog = cifar10.progress(cifar10.parse_mocha_log("julia: starting\n"), 70000)
+    prog = log_utils.progress(log_utils.parse_mocha_log("julia: starting\n"), 70000)
     assert prog["iteration"] == 0 and prog["eta_s"] is None and prog["it_per_s"] is None
-    assert cifar10.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
+    assert log_utils.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
 
 
 def test_filters_validate_input():
@@ -219,19 +219,19 @@ def test_fake_training_output_parses_and_resumes(tmp_path):
     out = _fake_run(tmp_path, 1000, {"FAKE_MOCHA_FAIL_AT": "700"})
     assert out.returncode == 1 and "FAKE_MOCHA_FAIL_AT=700" in out.stderr
     assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000500.jld"]
-    first = cifar10.parse_mocha_log(out.stdout)
+    first = log_utils.parse_mocha_log(out.stdout)
     assert [p["iter"] for p in first["train"]] == [100, 200, 300, 400, 500, 600]
     assert [v["iter"] for v in first["validation"]] == [200, 400, 600]
 
     out = _fake_run(tmp_path, 1000)
     assert out.returncode == 0, out.stderr
-    parsed = cifar10.parse_mocha_log(out.stdout)
+    parsed = log_utils.parse_mocha_log(out.stdout)
     assert parsed["resumed_from"] == [str(tmp_path / "snapshots" / "snapshot-000500.jld")]
     assert [p["iter"] for p in parsed["train"]] == [600, 700, 800, 900, 1000]
     assert [v["iter"] for v in parsed["validation"]] == [600, 800, 1000]
     assert 10 < parsed["validation"][-1]["accuracy"] < 100
     assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000500.jld", "snapshot-001000.jld"]
-    doc = cifar10.metrics(parsed, 1000, 100)
+    doc = log_utils.metrics(parsed, 1000, 100)
     assert doc["completed"] is True and doc["iterations"] == 1000
 
 

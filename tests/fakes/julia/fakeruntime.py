@@ -14,6 +14,7 @@ What a real Julia process meets at run time, emulated from files, so that the te
 import os
 import re
 import subprocess
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 GLIBCXX_RE = re.compile(rb"GLIBCXX_(\d+)\.(\d+)(?:\.(\d+))?")
@@ -25,9 +26,9 @@ class JuliaError(Exception):
 
 
 def _read(path):
+    """The bytes of a file; none when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return Path(path).read_bytes()
     except OSError:
         return b""
 
