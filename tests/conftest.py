@@ -4,6 +4,8 @@ A temporary ``ansible_collections/mocha/cloud`` link to the checkout is made out
 (no symlink loop inside the repository) and put first on ``sys.path``.
 """
 
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -32,6 +34,17 @@ def read_capture(name):
 def capture(name):
     """The body of one GPU-box capture (see read_capture)."""
     return read_capture(name)[0]
+
+
+def load_source(path, name=None):
+    """A Python file of the repository (a fixture maker, a fake, a role's script) loaded as a module named NAME.
+
+    Files without the .py suffix load too (the fake julia is an executable script named ``julia``).
+    """
+    loader = importlib.machinery.SourceFileLoader(name or Path(path).stem, str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
 
 
 def _link_collection() -> None:

@@ -2,22 +2,18 @@
 GCC >= 11, the dead pcre2 URL) and the fake official binary tarball's layout (tests/fixtures/make_julia_*.py)."""
 
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import tarfile
 
 import pytest
-from conftest import REPO
+from conftest import FIXTURES, REPO, load_source
 
 pytestmark = pytest.mark.skipif(not (shutil.which("git") and shutil.which("make")), reason="needs git and make")
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "fixtures" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_source(FIXTURES / f"{name}.py")
 
 
 @pytest.fixture(scope="module")

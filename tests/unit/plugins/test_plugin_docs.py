@@ -123,3 +123,23 @@ def test_vars_plugin_is_documented(doc_env):
     doc = ansible_doc(doc_env, "vars", "mocha.cloud.settings")["mocha.cloud.settings"]["doc"]
     assert doc["options"]["file"]["env"] == [{"name": "MOCHA_CLOUD_SETTINGS"}]
     assert "stage" in doc["options"]
+
+
+DOC_OPENINGS = {
+    "escape_for": "Returns text that the target format reads back as exactly the value given",
+    "aws_gpu_limits": "Checks the settings of the role aws_gpu_instance that bound what a run can cost or expose",
+    "ssh_cidr": "Reads a CIDR or a single address (IPv4 or IPv6) as the network it means",
+    "ec2_tag_vars": "Anyone who can tag an instance in the account can write its tags",
+}
+
+
+@pytest.mark.parametrize("name", list(DOC_OPENINGS))
+def test_filter_documentation_renders(name):
+    """ansible-doc renders each new filter's own description (from the YAML beside its plugin)."""
+    doc = subprocess.run([str(Path(sys.executable).with_name("ansible-doc")), "-t", "filter", f"mocha.cloud.{name}"],
+                         capture_output=True, text=True, cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
+                         check=False)
+    assert doc.returncode == 0, doc.stderr
+    flat = " ".join(doc.stdout.split())
+    assert f"FILTER mocha.cloud.{name}" in flat.replace("\x1b[1m", "").replace("\x1b[0m", "")
+    assert DOC_OPENINGS[name] in flat, flat[:500]

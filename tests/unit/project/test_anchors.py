@@ -1,12 +1,8 @@
 """Validation patterns end at the end of the text (\\Z or fullmatch), never at '$', which also matches before a
-trailing newline: a value "x\\n" must not pass a check meant for "x"."""
+trailing newline: a value "x\\n" must not pass a check meant for "x". (A role's check run by ansible-playbook:
+tests/integration/test_cifar10_preflight.py.)"""
 
-import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.filter import julia_versions
@@ -58,34 +54,3 @@ def test_other_python_patterns_refuse_a_trailing_newline():
     assert julia_versions.REQUEST_RE.match("0.6") and not julia_versions.REQUEST_RE.match("0.6\n")
     assert aws_gpu._TYPE_RE.match("g4dn.xlarge") and not aws_gpu._TYPE_RE.match("g4dn.xlarge\n")
     assert aws_guard.fullmatch(aws_guard.NAME_RE, "exp1") and not aws_guard.fullmatch(aws_guard.NAME_RE, "exp1\n")
-
-
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: {root}/roles/cifar10
-        tasks_from: preflight
-"""
-
-
-def run_cifar10_preflight(tmp_path, environment):
-    play = tmp_path / "play.yml"
-    play.write_text(PLAY.format(root=REPO))
-    extra = {"cifar10_environment": environment, "cifar10_dir": str(tmp_path / "c"), "ansible_python_interpreter": sys.executable}
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(play),
-                          "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False,
-                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
-    return run.returncode, " ".join(run.stdout.split())
-
-
-def test_cifar10_environment_key_with_a_newline_is_refused(tmp_path):
-    """environment.sh writes KEY=value lines that a shell sources: a key "x\\n" would run as a command."""
-    _, flat = run_cifar10_preflight(tmp_path, {"MOCHA_USE_NATIVE_EXT": "true", "MOCHA_CUDA_DEVICE": "0"})
-    assert re.search(r"cifar10 : Check the training settings [^\]]*\] \*+ ok: \[localhost\]", flat), flat[-3000:]
-    rc, flat = run_cifar10_preflight(tmp_path, {"MOCHA_USE_NATIVE_EXT": "true", "x\n": "1"})
-    assert rc != 0
-    assert re.search(r"cifar10 : Check the training settings [^\]]*\] \*+ \[ERROR\]", flat), flat[-3000:]
-    assert "cifar10_environment (default: the mocha role's fact mocha_environment) a mapping of variable names to values" in flat, flat[-3000:]

@@ -1,10 +1,9 @@
 """The learning curve (roles/cifar10/files/plot_learning_curve.py): legend, the tutorial's 80% line, resume markers."""
 
-import importlib.util
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, load_source
 
 SCRIPT = REPO / "roles" / "cifar10" / "files" / "plot_learning_curve.py"
 METRICS = {"host": "gpu-1", "backend": "cpu", "iterations": 800, "final_accuracy": 61.5,
@@ -14,10 +13,7 @@ METRICS = {"host": "gpu-1", "backend": "cpu", "iterations": 800, "final_accuracy
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("plot_learning_curve", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_source(SCRIPT)
 
 
 def test_figure_has_legend_reference_line_and_resume_markers():

@@ -1,4 +1,5 @@
-"""The role cuda: its interface (defaults vs argument_specs) and its files."""
+"""The role cuda: the facts it publishes, and its files (the key fingerprint script, the CUDA self-test); defaults vs
+argument_specs for every role: test_role_specs.py."""
 
 import shutil
 import subprocess
@@ -11,16 +12,6 @@ from conftest import REPO
 
 ROLE = REPO / "roles" / "cuda"
 NVCC = shutil.which("nvcc") or next((str(p) for p in sorted(Path("/usr/local").glob("cuda*/bin/nvcc"))), None)
-
-
-def test_defaults_and_argument_specs_agree():
-    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    assert sorted(defaults) == sorted(spec)
-    for name, value in defaults.items():
-        assert name.startswith("cuda_"), name
-        assert spec[name]["default"] == value, name
-        assert spec[name]["description"], name
 
 
 def test_published_facts_are_not_inputs():

@@ -6,12 +6,10 @@ names (mocha_backend_selected). The same holds for registered results and for th
 would outrank the public default in the inventory.
 """
 
-from pathlib import Path
-
 import pytest
 import yaml
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
 SET_FACT = {"set_fact", "ansible.builtin.set_fact", "ansible.legacy.set_fact"}
 
@@ -76,3 +74,13 @@ def test_the_check_sees_a_role_that_overwrites_its_input(tmp_path):
     (role / "tasks" / "main.yml").write_text(
         "- name: Outer\n  block:\n    - name: Decide\n      ansible.builtin.set_fact:\n        demo_backend: cpu\n")
     assert [n for _, n in written_names(role) if n in role_inputs(role)] == ["demo_backend"]
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_private_vars_use_the_double_underscore_prefix(role):
+    """OS data in vars/ is private: every name starts with __<role>_."""
+    offenders = []
+    for path in sorted((role / "vars").glob("*.yml")) if (role / "vars").is_dir() else []:
+        offenders += [f"{path.relative_to(REPO)}: {k}" for k in (yaml.safe_load(path.read_text()) or {})
+                      if not k.startswith(f"__{role.name}_")]
+    assert offenders == [], offenders

@@ -1,12 +1,11 @@
 """julia_build's choice of method (auto / source / binary) and the dead-URL srccache table (plugins/filter/julia_versions.py)."""
 
 import hashlib
-import importlib.util
 
 import pytest
 import yaml
 from ansible_collections.mocha.cloud.plugins.filter import julia_versions as jv
-from conftest import REPO
+from conftest import REPO, load_source
 
 VARS = REPO / "roles" / "julia_build" / "vars"
 TABLE = yaml.safe_load((VARS / "known_bad.yml").read_text())["__julia_build_known_bad"]
@@ -202,9 +201,7 @@ def test_bad_srccache_entries_are_explained(entry, problem):
 
 def test_fake_upstream_payload_is_not_the_real_file():
     """The fake tree's sha512 is the FAKE payload's: a real-checksum entry cannot pass the fake, and vice versa."""
-    spec = importlib.util.spec_from_file_location("make_julia_upstream", REPO / "tests" / "fixtures" / "make_julia_upstream.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_source(REPO / "tests" / "fixtures" / "make_julia_upstream.py")
     info = mod.srccache_info()
     assert info["sha512"] != jv.srccache(SRCCACHE, "0.6.4")["entries"][0]["sha512"]
     assert info["sha256"] == hashlib.sha256(mod.fake_pcre2_tarball()).hexdigest()

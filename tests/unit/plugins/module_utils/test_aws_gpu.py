@@ -1,37 +1,15 @@
-"""module_utils/aws_gpu and the aws_gpu_quota / aws_gpu_price modules.
+"""module_utils/aws_gpu.py: the pure helpers (families, quota codes, the dated price table, the offline plan) and the
+boto3 layer.
 
-Service Quotas and Pricing are not in moto: their boto3 layer is tested here with botocore's Stubber,
-which checks the exact request parameters and answers with responses shaped like AWS's. The clients are wrapped
-as AnsibleAWSModule.client(..., retry_decorator=AWSRetry.jittered_backoff()) wraps them, so the retry path is the
-modules' own.
+Service Quotas and Pricing are not in moto: their boto3 layer is tested here with botocore's Stubber on clients
+wrapped as the modules get them (tests/unit/plugins/aws_stubs.py).
 """
 
 import datetime
-import json
-import os
 
-import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
-from ansible_collections.mocha.cloud.plugins.modules import aws_gpu_price, aws_gpu_quota
-from botocore.stub import Stubber as BotoStubber
-
-RETRY = AWSRetry.jittered_backoff(retries=3, delay=0.01, max_delay=0.02)
-
-
-def client(service, region="us-east-1"):
-    """A boto3 client as the modules get it: wrapped with AnsibleAWSModule's retrying wrapper."""
-    raw = boto3.client(
-        service, region_name=region, endpoint_url="http://127.0.0.1:9",
-        aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - fake
-    )
-    return RetryingBotoClientWrapper(raw, RETRY)
-
-
-def Stubber(wrapped):  # noqa: N802 - stands for botocore's Stubber, on the client inside the retry wrapper
-    return BotoStubber(wrapped.client)
-
+from ansible_collections.mocha.cloud.tests.unit.plugins.aws_stubs import G4DN, Stubber, client, price_item
 
 # --- pure helpers -------------------------------------------------------------------------------
 
@@ -92,16 +70,6 @@ def test_quota_request_is_exact():
     assert req["cli"] == ("aws service-quotas request-service-quota-increase --service-code ec2 "
                           "--quota-code L-DB2E81BA --desired-value 8 --region eu-west-1")
     assert req["console"].endswith("/servicequotas/home/services/ec2/quotas/L-DB2E81BA")
-
-
-def price_item(usd, unit="Hrs"):
-    """One PriceList entry shaped like Pricing GetProducts returns it (a JSON string)."""
-    return json.dumps({
-        "product": {"attributes": {"instanceType": "g4dn.xlarge", "regionCode": "us-east-1"}},
-        "terms": {"OnDemand": {"ABC.JRTCKXETXF": {"priceDimensions": {
-            "ABC.JRTCKXETXF.6YS6EN2CT7": {"unit": unit, "pricePerUnit": {"USD": usd}, "description": "x"},
-        }}}},
-    })
 
 
 def test_parse_price_list():
@@ -229,13 +197,6 @@ def test_spot_price_takes_latest_per_zone_then_lowest():
         assert aws_gpu.spot_price(ec2, "g4dn.xlarge") == pytest.approx(0.25)
 
 
-G4DN = {
-    "InstanceType": "g4dn.xlarge", "VCpuInfo": {"DefaultVCpus": 4}, "MemoryInfo": {"SizeInMiB": 16384},
-    "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
-    "GpuInfo": {"Gpus": [{"Name": "T4", "Manufacturer": "NVIDIA", "Count": 1, "MemoryInfo": {"SizeInMiB": 16384}}]},
-}
-
-
 def test_describe_type_offerings_and_usage():
     ec2 = client("ec2")
     with Stubber(ec2) as stub:
@@ -258,144 +219,3 @@ def test_describe_type_offerings_and_usage():
             {"InstanceType": "t3.micro", "CpuOptions": {"CoreCount": 1, "ThreadsPerCore": 2}},
         ]}]}, None)
         assert aws_gpu.vcpus_in_use(ec2, "G", "on-demand") == 8
-
-
-# --- the modules' logic, with stubbed clients ------------------------------------------------------
-
-
-class Failed(Exception):
-    pass
-
-
-class FakeModule:
-    """What plan() reads of an AnsibleAWSModule: params, region, check_mode, fail_json."""
-
-    def __init__(self, check_mode=False, region="us-east-1", **params):
-        self.params = {"instance_type": "g4dn.xlarge", "count": 1, "market": "on-demand", "availability_zone": None,
-                       "check_quota": True, "quota_vcpus": None, "request_increase": False, "offline": False,
-                       "hours": 8.0, "fallback": True}
-        self.params.update(params)
-        self.region = region
-        self.check_mode = check_mode
-
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs["msg"])
-
-
-def stub_ec2_plan(stub, running=()):
-    stub.add_response("describe_regions", {"Regions": [
-        {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
-        {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]}, {"AllRegions": True})
-    stub.add_response("describe_instance_types", {"InstanceTypes": [G4DN]}, {"InstanceTypes": ["g4dn.xlarge"]})
-    stub.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": [
-        {"InstanceType": "g4dn.xlarge", "Location": "us-east-1a"}]}, None)
-    stub.add_response("describe_instances", {"Reservations": [{"Instances": list(running)}]}, None)
-
-
-def test_quota_module_short_quota_gives_the_request():
-    ec2, sq = client("ec2"), client("service-quotas")
-    with Stubber(ec2) as es, Stubber(sq) as ss:
-        stub_ec2_plan(es)
-        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
-        result = aws_gpu_quota.plan(FakeModule(count=2), ec2, lambda: sq)
-    quota = result["quota"]
-    assert (quota["code"], quota["needed"], quota["sufficient"], result["changed"]) == ("L-DB2E81BA", 8, False, False)
-    assert "--desired-value 8" in result["msg"] and "filed" not in quota
-
-
-def test_quota_module_files_once_and_not_in_check_mode():
-    ec2, sq = client("ec2"), client("service-quotas")
-    with Stubber(ec2) as es, Stubber(sq) as ss:
-        stub_ec2_plan(es)
-        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
-        ss.add_response("list_requested_service_quota_change_history_by_quota", {"RequestedQuotas": []}, None)
-        ss.add_response("request_service_quota_increase", {"RequestedQuota": {"Id": "r-7", "Status": "PENDING"}},
-                        {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA", "DesiredValue": 4.0})
-        result = aws_gpu_quota.plan(FakeModule(request_increase=True), ec2, lambda: sq)
-        ss.assert_no_pending_responses()
-    assert result["changed"] and result["quota"]["filed"]["id"] == "r-7"
-
-    with Stubber(ec2) as es, Stubber(sq) as ss:
-        stub_ec2_plan(es)
-        ss.add_response("get_service_quota", {"Quota": {"Value": 0.0}}, None)
-        ss.add_response("list_requested_service_quota_change_history_by_quota", {"RequestedQuotas": []}, None)
-        result = aws_gpu_quota.plan(FakeModule(check_mode=True, request_increase=True), ec2, lambda: sq)
-        ss.assert_no_pending_responses()  # no request_service_quota_increase was made
-    assert result["changed"] and "filed" not in result["quota"]
-
-
-def test_quota_module_enough_with_usage_counted():
-    ec2 = client("ec2")
-    running = [{"InstanceType": "g4dn.2xlarge", "CpuOptions": {"CoreCount": 4, "ThreadsPerCore": 2}}]
-    with Stubber(ec2) as es:
-        stub_ec2_plan(es, running)
-        result = aws_gpu_quota.plan(FakeModule(quota_vcpus=12), ec2, lambda: None)
-    assert result["quota"]["in_use"] == 8 and result["quota"]["sufficient"]
-    with Stubber(ec2) as es:
-        stub_ec2_plan(es, running)
-        result = aws_gpu_quota.plan(FakeModule(quota_vcpus=11), ec2, lambda: None)
-    assert not result["quota"]["sufficient"] and "--desired-value 12" in result["msg"]
-
-
-@pytest.mark.parametrize("params,message", [
-    ({"instance_type": "p2.xlarge"}, "retired"),
-    ({"region": "mars-1"}, "region 'mars-1' does not exist"),
-    ({"region": "af-south-1"}, "not enabled for this account"),
-])
-def test_quota_module_refusals(params, message):
-    ec2 = client("ec2")
-    with Stubber(ec2) as es:
-        es.add_response("describe_regions", {"Regions": [
-            {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
-            {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]}, {"AllRegions": True})
-        with pytest.raises(Failed, match=message):
-            aws_gpu_quota.plan(FakeModule(**params), ec2, lambda: None)
-
-
-def test_quota_module_offline_plan():
-    result = aws_gpu_quota.plan_offline(FakeModule(instance_type="g4dn.xlarge", count=3, region="eu-west-1", offline=True))
-    quota = result["quota"]
-    assert (quota["checked"], quota["offline"], quota["needed"], quota["code"]) == (False, True, 12, "L-DB2E81BA")
-    assert quota["codes"]["spot"]["code"] == "L-3819A6DF"
-    flat = result["msg"]
-    assert "3 x g4dn.xlarge needs 12 vCPUs" in flat and "L-3819A6DF" in flat and "--desired-value 12 --region eu-west-1" in flat
-    assert aws_gpu.PRICE_TABLE_DATE in flat
-    with pytest.raises(Failed, match="retired"):
-        aws_gpu_quota.plan_offline(FakeModule(instance_type="g3.4xlarge", offline=True))
-
-
-def test_price_module_api_then_fallback():
-    pricing, ec2 = client("pricing"), client("ec2")
-    with Stubber(pricing) as ps:
-        ps.add_response("get_products", {"PriceList": [price_item("0.5260000000")]}, None)
-        result = aws_gpu_price.price(FakeModule(count=2).params, "us-east-1", pricing, ec2)
-    assert (result["source"], result["estimate_usd"]) == ("pricing-api", 8.42)
-    with Stubber(pricing) as ps:
-        ps.add_client_error("get_products", "AccessDeniedException", "no pricing:GetProducts")
-        result = aws_gpu_price.price(FakeModule(instance_type="g5.xlarge").params, "us-east-1", pricing, ec2)
-    assert result["price_per_hour"] == pytest.approx(1.006)
-    assert aws_gpu.PRICE_TABLE_DATE in result["source"] and result["fallback_date"] == aws_gpu.PRICE_TABLE_DATE
-    assert any("AccessDenied" in w for w in result["problems"])
-    with Stubber(pricing) as ps:
-        ps.add_client_error("get_products", "AccessDeniedException", "no")
-        result = aws_gpu_price.price(FakeModule(fallback=False).params, "us-east-1", pricing, ec2)
-    assert result["failed"] and "no price" in result["msg"]
-
-
-def test_price_module_without_credentials_uses_the_dated_table(monkeypatch, tmp_path):
-    """No credentials anywhere: botocore raises NoCredentialsError before sending; the price comes from the table."""
-    for var in [v for v in list(os.environ) if v.startswith(("AWS_", "BOTO_"))]:
-        monkeypatch.delenv(var)
-    empty = tmp_path / "empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    session = boto3.session.Session()
-    pricing = RetryingBotoClientWrapper(session.client("pricing", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
-    ec2 = RetryingBotoClientWrapper(session.client("ec2", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
-    result = aws_gpu_price.price(FakeModule(instance_type="g4dn.xlarge", market="spot", count=1, hours=4.0).params,
-                                 "us-east-1", pricing, ec2)
-    assert result["price_per_hour"] == pytest.approx(0.526) and result["estimate_usd"] == pytest.approx(2.10)
-    assert result["fallback_date"] == aws_gpu.PRICE_TABLE_DATE
-    assert any("credentials" in w.lower() for w in result["problems"]), result["problems"]

@@ -1,12 +1,10 @@
-"""plugins/module_utils/aws_guard.py and its filters: the limits on cost and exposure, and the EC2 tag checks."""
+"""plugins/module_utils/aws_guard.py: the limits on cost and exposure, and the EC2 tag checks."""
 
 import base64
 import re
 import subprocess
 
 import pytest
-from ansible.errors import AnsibleFilterError
-from ansible_collections.mocha.cloud.plugins.filter import aws_guard as guard_filters
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard
 
 # --- SSH source -------------------------------------------------------------------------------------------
@@ -241,29 +239,6 @@ def test_bad_tags_refuse_the_host_and_give_nothing(key, value):
 
 def test_missing_run_id_refuses_the_host():
     assert aws_guard.ec2_tag_vars({"mocha-cloud:project": "mocha-cloud"})["refused"]
-
-
-# --- The filters -----------------------------------------------------------------------------------------------
-
-def test_filters_are_registered_and_wrap_errors():
-    filters = guard_filters.FilterModule().filters()
-    assert set(filters) == {"aws_gpu_limits", "ssh_cidr", "ec2_tag_vars"}
-    assert filters["ssh_cidr"]("::/00") == "::/0"
-    with pytest.raises(AnsibleFilterError, match="host bits set"):
-        filters["ssh_cidr"]("203.0.113.7/24")
-    with pytest.raises(AnsibleFilterError, match="needs a dict"):
-        filters["aws_gpu_limits"](["max_hours"])
-    assert filters["aws_gpu_limits"]({"max_hours": "inf"}) == ["aws_gpu_instance_max_hours must be a finite number, got 'inf'"]
-
-
-def test_ec2_tag_vars_filter_warns_once_per_message(monkeypatch):
-    warned = []
-    monkeypatch.setattr(guard_filters.display, "warning", warned.append)
-    bad = dict(GOOD_TAGS, **{"mocha-cloud:bastion": "-oLocalCommand=id"})
-    assert guard_filters.ec2_tag_vars(bad, "i-3")["ssh_common_args"] == ""
-    assert warned == ["EC2 instance i-3 left out of gpu_hosts: its tag mocha-cloud:bastion '-oLocalCommand=id' is not [user@]host[:port]"]
-    guard_filters.ec2_tag_vars(GOOD_TAGS, "i-4")
-    assert len(warned) == 1
 
 
 @pytest.mark.parametrize("planned, life, refused", [(19.93, 22, False), (22, 22, False), (19.93, 4, True), ("inf", 8, True)])

@@ -1,8 +1,7 @@
-"""mocha.cloud.cifar10_hdf5 and its module_utils: conversion read back with h5py, idempotence, check mode."""
+"""module_utils/cifar10_hdf5.py: the conversion read back with h5py, and every failure path (no space, signals, leftovers)."""
 
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -10,26 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import h5py
 import numpy as np
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import cifar10_hdf5
-from conftest import REPO
+from conftest import FIXTURES, load_source
 
-FIXTURES = REPO / "tests" / "fixtures"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, FIXTURES / (name + ".py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make_cifar10 = _load("make_cifar10")
-serve_http = _load("serve_http")
+make_cifar10 = load_source(FIXTURES / "make_cifar10.py")
 PER_BATCH = 60
 
 
@@ -385,78 +372,3 @@ def test_real_full_file_system(source, tmp_path, mode):
     assert report["checked"].startswith(f"not enough free space in {mnt}/h5: the conversion needs about 7 MB"), report
     assert report["unchecked"].startswith(f"no space left on device while writing {mnt}/h5"), report
     assert report["checked_unchanged"] and report["unchecked_unchanged"], report
-
-
-# ---------------------------------------------------------------------------------------------
-# The module, run as Ansible runs it (a subprocess with JSON args), for idempotence and check mode
-# ---------------------------------------------------------------------------------------------
-
-def run_module(args, check=False):
-    payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check)}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    out = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.mocha.cloud.plugins.modules.cifar10_hdf5"],
-        input=json.dumps(payload), capture_output=True, text=True, env=env, check=False,
-    )
-    return json.loads(out.stdout)
-
-
-def test_module_check_real_repeat(source, tmp_path):
-    args = {"src": source["batches_dir"], "dest": str(tmp_path / "h5"), "seed": 5}
-    first = run_module(args, check=True)
-    assert first["changed"] is True and not (tmp_path / "h5").exists()
-    real = run_module(args)
-    assert real["changed"] is True, real
-    assert (real["train_count"], real["test_count"]) == (5 * PER_BATCH, PER_BATCH)
-    assert real["train_list"] == str(tmp_path / "h5" / "train.txt")
-    mtime = os.path.getmtime(real["train_hdf5"])
-    repeat = run_module(args)
-    assert repeat["changed"] is False and repeat["train_count"] == 5 * PER_BATCH
-    assert os.path.getmtime(real["train_hdf5"]) == mtime
-    assert run_module(args, check=True)["changed"] is False
-    # A different seed, or a changed source batch, makes it convert again.
-    assert run_module(dict(args, seed=6), check=True)["changed"] is True
-
-
-def test_module_reconverts_when_a_source_changes(source, tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in cifar10_hdf5.TRAIN_BATCHES + cifar10_hdf5.TEST_BATCHES:
-        (src / name).write_bytes(open(os.path.join(source["batches_dir"], name), "rb").read())
-    args = {"src": str(src), "dest": str(tmp_path / "h5")}
-    assert run_module(args)["changed"] is True
-    data = bytearray((src / "test_batch.bin").read_bytes())
-    data[5] ^= 0xFF
-    (src / "test_batch.bin").write_bytes(bytes(data))
-    assert run_module(args)["changed"] is True
-    assert run_module(args)["changed"] is False
-
-
-def test_module_errors_are_clear(tmp_path):
-    res = run_module({"src": str(tmp_path), "dest": str(tmp_path / "o")})
-    assert res["failed"] and "lacks data_batch_1.bin" in res["msg"] and "cifar-10-batches-bin" in res["msg"]
-    res = run_module({"src": str(tmp_path / "nowhere"), "dest": str(tmp_path / "o")}, check=True)
-    assert res["changed"] is True and "not there yet" in res["msg"]
-    res = run_module({"src": str(tmp_path), "dest": str(tmp_path / "o"), "chunk_records": 0})
-    assert res["failed"] and "chunk_records" in res["msg"]
-
-
-# ---------------------------------------------------------------------------------------------
-# The fake archive and the local server that the role's tests download from
-# ---------------------------------------------------------------------------------------------
-
-def test_fake_archive_is_reproducible_and_served_with_ranges(tmp_path):
-    a = make_cifar10.make(str(tmp_path / "a"), per_batch=4, seed=2)
-    b = make_cifar10.make(str(tmp_path / "b"), per_batch=4, seed=2)
-    assert a["md5"] == b["md5"] and a["size"] == os.path.getsize(a["archive"])
-    server, port = serve_http.start(str(tmp_path / "a"))
-    try:
-        url = f"http://127.0.0.1:{port}/cifar-10-binary.tar.gz"
-        body = urllib.request.urlopen(url).read()
-        assert hashlib.md5(body).hexdigest() == a["md5"]
-        req = urllib.request.Request(url, headers={"Range": "bytes=10-"})
-        with urllib.request.urlopen(req) as resp:
-            assert resp.status == 206
-            assert resp.read() == body[10:]
-    finally:
-        server.shutdown()

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.filter.cuda import FilterModule
 from ansible_collections.mocha.cloud.plugins.module_utils import cuda_matrix as m
 from conftest import FIXTURES, read_capture
 
@@ -278,10 +277,3 @@ def test_unsupported_os(dist, ver):
 @pytest.mark.parametrize("value, branch", [("580.159.04", "580"), ("R470", "470"), (535, "535")])
 def test_driver_branch(value, branch):
     assert m.driver_branch(value) == branch
-
-
-def test_filters_are_registered():
-    f = FilterModule().filters()
-    assert f["cuda_decide"](box_facts())["path"] == "verify"
-    assert f["cuda_recommend"]("3.7") == {"driver_branch": "470", "cuda_version": "11.4"}
-    assert f["cuda_os_repo"]("Debian", "12", "x86_64")["distro"] == "debian12"

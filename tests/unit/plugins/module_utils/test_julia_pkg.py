@@ -1,23 +1,12 @@
 """module_utils.julia_pkg: validation, the one escaping function, code builders, protocol parsing."""
 
-import importlib.machinery
-import importlib.util
 import json
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp
-from conftest import REPO
+from conftest import REPO, load_source
 
-
-def load_fake():
-    loader = importlib.machinery.SourceFileLoader("fake_julia", str(REPO / "tests" / "fakes" / "julia" / "julia"))
-    spec = importlib.util.spec_from_loader("fake_julia", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-FAKE = load_fake()
+FAKE = load_source(REPO / "tests" / "fakes" / "julia" / "julia", "fake_julia")
 
 
 # ---------------------------------------------------------------------------------------------

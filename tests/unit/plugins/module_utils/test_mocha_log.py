@@ -1,86 +1,16 @@
-"""Mocha log parsing: real log lines from Mocha's CIFAR-10 tutorial, and the fake julia's training output."""
+"""module_utils/mocha_log.py: real log lines from Mocha's CIFAR-10 tutorial (tests/fixtures/mocha-log) to curves, rates
+and metrics."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from ansible.errors import AnsibleFilterError
-from ansible_collections.mocha.cloud.plugins.filter import mocha_log
 from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log as log_utils
-from conftest import REPO
+from conftest import FIXTURES
 
-# Verbatim from Mocha.jl's docs/tutorial/cifar10.rst (v0.3.1), section "CUDA with cuDNN".
-TUTORIAL_GPU = """\
-22-Nov 15:04:47:INFO:root:048600 :: TRAIN obj-val = 0.53777266
-22-Nov 15:04:52:INFO:root:048800 :: TRAIN obj-val = 0.60837102
-22-Nov 15:04:58:INFO:root:049000 :: TRAIN obj-val = 0.79333639
-22-Nov 15:04:59:INFO:root:
-22-Nov 15:04:59:INFO:root:## Performance on Validation Set
-22-Nov 15:04:59:INFO:root:---------------------------------------------------------
-22-Nov 15:04:59:INFO:root:  Accuracy (avg over 10000) = 76.5900%
-22-Nov 15:04:59:INFO:root:---------------------------------------------------------
-22-Nov 15:04:59:INFO:root:
-22-Nov 15:05:04:INFO:root:049200 :: TRAIN obj-val = 0.62640750
-22-Nov 15:05:10:INFO:root:049400 :: TRAIN obj-val = 0.57287318
-22-Nov 15:05:15:INFO:root:049600 :: TRAIN obj-val = 0.53166425
-22-Nov 15:05:21:INFO:root:049800 :: TRAIN obj-val = 0.60679358
-22-Nov 15:05:26:INFO:root:050000 :: TRAIN obj-val = 0.79003465
-22-Nov 15:05:26:INFO:root:Saving snapshot to snapshot-050000.jld...
-22-Nov 15:05:26:DEBUG:root:Saving parameters for layer conv1
-22-Nov 15:05:26:DEBUG:root:Saving parameters for layer conv2
-22-Nov 15:05:26:DEBUG:root:Saving parameters for layer conv3
-22-Nov 15:05:26:DEBUG:root:Saving parameters for layer ip1
-22-Nov 15:05:27:INFO:root:
-22-Nov 15:05:27:INFO:root:## Performance on Validation Set
-22-Nov 15:05:27:INFO:root:---------------------------------------------------------
-22-Nov 15:05:27:INFO:root:  Accuracy (avg over 10000) = 76.5200%
-22-Nov 15:05:27:INFO:root:---------------------------------------------------------
-22-Nov 15:05:27:INFO:root:
-22-Nov 15:05:33:INFO:root:050200 :: TRAIN obj-val = 0.61519235
-22-Nov 15:05:38:INFO:root:050400 :: TRAIN obj-val = 0.57314044
-"""
-
-# Verbatim from the same page, "CPU with Native Extension" (about 160 s per 200 iterations).
-TUTORIAL_CPU = """\
-20-Nov 09:29:10:INFO:root:000800 :: TRAIN obj-val = 1.46420457
-20-Nov 09:31:48:INFO:root:001000 :: TRAIN obj-val = 1.63248945
-20-Nov 09:32:22:INFO:root:
-20-Nov 09:32:22:INFO:root:## Performance on Validation Set
-20-Nov 09:32:22:INFO:root:---------------------------------------------------------
-20-Nov 09:32:22:INFO:root:  Accuracy (avg over 10000) = 44.4300%
-20-Nov 09:32:22:INFO:root:---------------------------------------------------------
-20-Nov 09:32:22:INFO:root:
-20-Nov 09:35:00:INFO:root:001200 :: TRAIN obj-val = 1.33312901
-20-Nov 09:37:38:INFO:root:001400 :: TRAIN obj-val = 1.40529397
-20-Nov 09:40:16:INFO:root:001600 :: TRAIN obj-val = 1.26366557
-20-Nov 09:42:54:INFO:root:001800 :: TRAIN obj-val = 1.29758151
-20-Nov 09:45:32:INFO:root:002000 :: TRAIN obj-val = 1.40923050
-20-Nov 09:46:06:INFO:root:
-20-Nov 09:46:06:INFO:root:## Performance on Validation Set
-20-Nov 09:46:06:INFO:root:---------------------------------------------------------
-20-Nov 09:46:06:INFO:root:  Accuracy (avg over 10000) = 51.0400%
-20-Nov 09:46:06:INFO:root:---------------------------------------------------------
-20-Nov 09:46:06:INFO:root:
-20-Nov 09:48:44:INFO:root:002200 :: TRAIN obj-val = 1.24579735
-20-Nov 09:51:22:INFO:root:002400 :: TRAIN obj-val = 1.22985339
-"""
-
-# Mocha 0.2+ logs through Memento ("[{date} | {level} | {name}]: {msg}", src/logging.jl) and
-# TrainingSummary prints " TRAIN iter=%06d obj_val=%.8f". Constructed from that format (no captured log
-# of v0.3.1 exists here); the values are the tutorial's.
-MEMENTO = """\
-[2017-11-22 15:04:47 | info | Mocha]:  TRAIN iter=048600 obj_val=0.53777266
-[2017-11-22 15:04:52 | info | Mocha]:  TRAIN iter=048800 obj_val=0.60837102
-[2017-11-22 15:04:58 | info | Mocha]:  TRAIN iter=049000 obj_val=0.79333639
-[2017-11-22 15:04:59 | info | Mocha]:
-[2017-11-22 15:04:59 | info | Mocha]: ## Performance on Validation Set after 49000 iterations
-[2017-11-22 15:04:59 | info | Mocha]: ---------------------------------------------------------
-[2017-11-22 15:04:59 | info | Mocha]:   Accuracy (avg over 10000) = 76.5900%
-[2017-11-22 15:04:59 | info | Mocha]: ---------------------------------------------------------
-[2017-11-22 15:05:04 | info | Mocha]:  TRAIN iter=049200 obj_val=0.62640750
-"""
+LOGS = FIXTURES / "mocha-log"
+TUTORIAL_GPU = (LOGS / "tutorial-gpu.log").read_text()
+TUTORIAL_CPU = (LOGS / "tutorial-cpu.log").read_text()
+MEMENTO = (LOGS / "memento-format.log").read_text()
 
 
 def test_tutorial_gpu_log_curves():
@@ -175,76 +105,3 @@ def test_empty_log_progress():
     prog = log_utils.progress(log_utils.parse_mocha_log("julia: starting\n"), 70000)
     assert prog["iteration"] == 0 and prog["eta_s"] is None and prog["it_per_s"] is None
     assert log_utils.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
-
-
-def test_filters_validate_input():
-    assert mocha_log.mocha_progress(TUTORIAL_GPU, "70000")["iteration"] == 50400
-    assert "line" in mocha_log.mocha_progress(TUTORIAL_GPU, 70000)
-    with pytest.raises(AnsibleFilterError, match="max_iter must be a whole number"):
-        mocha_log.mocha_progress(TUTORIAL_GPU, "lots")
-    with pytest.raises(AnsibleFilterError, match="must be text"):
-        mocha_log.mocha_log_parse(42)
-    assert set(mocha_log.FilterModule().filters()) == {"mocha_log_parse", "mocha_progress", "mocha_metrics"}
-
-
-# ---------------------------------------------------------------------------------------------
-# The fake julia's training output parses the same way
-# ---------------------------------------------------------------------------------------------
-
-SCRIPT = """using Mocha
-data_tr_layer = HDF5DataLayer(name="data-train", source="{d}/train.txt", batch_size=100, shuffle=true)
-data_tt_layer = HDF5DataLayer(name="data-test", source="{d}/test.txt", batch_size=100)
-solver_params = make_solver_parameters(method, max_iter={max_iter},
-    regu_coef=0.004, mom_policy=MomPolicy.Fixed(0.9), lr_policy=lr_policy,
-    load_from="{d}/snapshots")
-add_coffee_break(solver, TrainingSummary(), every_n_iter=100)
-add_coffee_break(solver, Snapshot("{d}/snapshots"), every_n_iter=500)
-add_coffee_break(solver, ValidationPerformance(test_net), every_n_iter=200)
-"""
-
-
-def _fake_run(tmp_path, max_iter, env=None):
-    for name in ("train", "test"):
-        (tmp_path / f"{name}.hdf5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 8)
-        (tmp_path / f"{name}.txt").write_text(str(tmp_path / f"{name}.hdf5") + "\n")
-    script = tmp_path / "cifar10.jl"
-    script.write_text(SCRIPT.format(d=tmp_path, max_iter=max_iter))
-    return subprocess.run(
-        [sys.executable, str(REPO / "tests" / "fakes" / "julia" / "train.py"), str(script)],
-        capture_output=True, text=True, env=dict(os.environ, FAKE_MOCHA_SECONDS_PER_ITER="0", **(env or {})), check=False,
-    )
-
-
-def test_fake_training_output_parses_and_resumes(tmp_path):
-    out = _fake_run(tmp_path, 1000, {"FAKE_MOCHA_FAIL_AT": "700"})
-    assert out.returncode == 1 and "FAKE_MOCHA_FAIL_AT=700" in out.stderr
-    assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000500.jld"]
-    first = log_utils.parse_mocha_log(out.stdout)
-    assert [p["iter"] for p in first["train"]] == [100, 200, 300, 400, 500, 600]
-    assert [v["iter"] for v in first["validation"]] == [200, 400, 600]
-
-    out = _fake_run(tmp_path, 1000)
-    assert out.returncode == 0, out.stderr
-    parsed = log_utils.parse_mocha_log(out.stdout)
-    assert parsed["resumed_from"] == [str(tmp_path / "snapshots" / "snapshot-000500.jld")]
-    assert [p["iter"] for p in parsed["train"]] == [600, 700, 800, 900, 1000]
-    assert [v["iter"] for v in parsed["validation"]] == [600, 800, 1000]
-    assert 10 < parsed["validation"][-1]["accuracy"] < 100
-    assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000500.jld", "snapshot-001000.jld"]
-    doc = log_utils.metrics(parsed, 1000, 100)
-    assert doc["completed"] is True and doc["iterations"] == 1000
-
-
-def test_fake_training_checks_its_inputs(tmp_path):
-    out = _fake_run(tmp_path, 1000)
-    (tmp_path / "test.txt").unlink()
-    out = _fake_run(tmp_path, 1000)
-    assert out.returncode == 0  # it rewrote the lists
-    (tmp_path / "snapshots" / "snapshot-001000.jld").unlink()
-    script = tmp_path / "cifar10.jl"
-    script.write_text(script.read_text().replace("test.txt", "missing.txt"))
-    out = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "fakes" / "julia" / "train.py"), str(script)],
-        capture_output=True, text=True, check=False,
-    )
-    assert out.returncode == 1 and "missing.txt: no such file" in out.stderr

@@ -11,20 +11,12 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp
 from ansible_collections.mocha.cloud.plugins.modules import julia_package, julia_package_info
+from ansible_collections.mocha.cloud.tests.unit.plugins.modules.utils import run_module
 from conftest import REPO
 
 FAKE_JULIA = str(REPO / "tests" / "fakes" / "julia" / "julia")
-
-
-def run_module(mod, args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        mod.main()
-    out = json.loads(capsys.readouterr().out)
-    out["_rc"] = exc.value.code
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -34,7 +26,7 @@ def report_line(packages, gen="legacy"):
     return jp.MARKER + json.dumps({"julia": "0.6.4", "generation": gen, "packages": packages}) + "\n"
 
 
-def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
+def test_argv_and_result_with_run_command_mocked(tmp_path):
     julia = tmp_path / "julia"
     julia.write_text("#!/bin/sh\n")
     julia.chmod(0o755)
@@ -46,8 +38,8 @@ def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
     ]
     with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc, \
             mock.patch.object(jp, "system_ca_store", return_value=("/etc/ca.crt", "/etc/ca")):
-        res = run_module(julia_package, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
-                                         "environment": {"JULIA_PKGDIR": "/d"}}, capsys)
+        res = run_module(julia_package.main, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
+                                         "environment": {"JULIA_PKGDIR": "/d"}})
     assert res["changed"] is True and res["action"] == "add"
     assert (res["version"], res["path"], res["pkg_generation"]) == ("0.8.3", "/d/v0.6/JLD", "legacy")
     calls = rc.call_args_list
@@ -75,18 +67,17 @@ def test_argv_and_result_with_run_command_mocked(capsys, tmp_path):
         ({"name": "Mocha", "version": "0.3.1", "rev": "master"}, "version and rev cannot be combined"),
     ],
 )
-def test_bad_input_is_refused_before_julia_runs(args, match, capsys):
+def test_bad_input_is_refused_before_julia_runs(args, match):
     with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
-        res = run_module(julia_package, args, capsys)
+        res = run_module(julia_package.main, args)
     assert res["failed"] is True
-    assert res["_rc"] == 1
     assert re.search(match, res["msg"]), res["msg"]
     rc.assert_not_called()
 
 
-def test_not_a_julia(capsys, tmp_path):
+def test_not_a_julia(tmp_path):
     with mock.patch.object(basic.AnsibleModule, "run_command", return_value=(0, "Python 3.11\n", "")):
-        res = run_module(julia_package, {"name": "Mocha", "julia": sys.executable}, capsys)
+        res = run_module(julia_package.main, {"name": "Mocha", "julia": sys.executable})
     assert res["failed"] and "could not read a version" in res["msg"]
 
 
@@ -119,13 +110,13 @@ def mocha_args(tmp_path, upstream, version, **kw):
 
 
 @pytest.mark.parametrize("version", ["0.6.4", "1.10.4"])
-def test_check_real_repeat_check(version, tmp_path, upstream, capsys):
+def test_check_real_repeat_check(version, tmp_path, upstream):
     args = mocha_args(tmp_path, upstream, version)
-    check = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    check = run_module(julia_package.main, dict(args, _ansible_check_mode=True))
     assert (check["changed"], check["action"], check["version"]) == (True, "add", "")
     assert not (tmp_path / "pkgdir").exists() or not list((tmp_path / "pkgdir").rglob("Mocha"))
 
-    real = run_module(julia_package, args, capsys)
+    real = run_module(julia_package.main, args)
     assert (real["changed"], real["action"], real["version"]) == (True, "add", "0.3.1")
     assert (tmp_path / real["path"] / "src" / "Mocha.jl").is_file()
     if version == "0.6.4":
@@ -135,21 +126,21 @@ def test_check_real_repeat_check(version, tmp_path, upstream, capsys):
     else:
         assert real["path"].startswith(str(tmp_path / "depot" / "packages" / "Mocha") + "/")
 
-    again = run_module(julia_package, args, capsys)
+    again = run_module(julia_package.main, args)
     assert (again["changed"], again["action"], again["version"], again["path"]) == (False, "none", "0.3.1", real["path"])
-    check2 = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    check2 = run_module(julia_package.main, dict(args, _ansible_check_mode=True))
     assert check2["changed"] is False
 
-    info = run_module(julia_package_info, {"julia": FAKE_JULIA, "environment": args["environment"]}, capsys)
+    info = run_module(julia_package_info.main, {"julia": FAKE_JULIA, "environment": args["environment"]})
     assert info["packages"]["Mocha"]["version"] == "0.3.1"
     assert info["pkg_generation"] == ("legacy" if version == "0.6.4" else "pkg3")
 
-    gone = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
-                                      "environment": args["environment"]}, capsys)
+    gone = run_module(julia_package.main, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                      "environment": args["environment"]})
     assert (gone["changed"], gone["version"], gone["path"]) == (True, "", "")
     assert not (tmp_path / real["path"]).exists()
-    gone2 = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
-                                       "environment": args["environment"]}, capsys)
+    gone2 = run_module(julia_package.main, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                       "environment": args["environment"]})
     assert gone2["changed"] is False
 
     log = [json.loads(line)["argv"] for line in (tmp_path / "argv.log").read_text().splitlines()]
@@ -162,66 +153,66 @@ def test_check_real_repeat_check(version, tmp_path, upstream, capsys):
         assert any('Pkg.rm(Pkg.PackageSpec(name="Mocha"))' in c for c in codes)
 
 
-def test_version_change_moves_the_checkout(tmp_path, upstream, capsys):
-    first = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", rev="v0.3.0"), capsys)
+def test_version_change_moves_the_checkout(tmp_path, upstream):
+    first = run_module(julia_package.main, mocha_args(tmp_path, upstream, "0.6.4", rev="v0.3.0"))
     assert (first["version"], first["branch"]) == ("0.3.0", "pinned.v0.3.0")
-    moved = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4"), capsys)
+    moved = run_module(julia_package.main, mocha_args(tmp_path, upstream, "0.6.4"))
     assert (moved["changed"], moved["action"], moved["version"]) == (True, "checkout", "0.3.1")
     assert moved["head"] == upstream["refs"]["v0.3.1"]
-    branch = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", rev="master"), capsys)
+    branch = run_module(julia_package.main, mocha_args(tmp_path, upstream, "0.6.4", rev="master"))
     assert (branch["branch"], branch["head"]) == ("master", upstream["refs"]["master"])
     assert branch["version"] == "0.3.1+"
 
 
-def test_registry_install_and_pin_legacy(tmp_path, upstream, capsys):
+def test_registry_install_and_pin_legacy(tmp_path, upstream):
     registry = tmp_path / "registry"
     registry.write_text("Mocha file://{}\n".format(upstream["path"]))
     env = env_for(tmp_path, "0.6.4", FAKE_JULIA_REGISTRY=str(registry))
     args = {"name": "Mocha", "version": "0.3.0", "julia": FAKE_JULIA, "environment": env}
-    res = run_module(julia_package, args, capsys)
+    res = run_module(julia_package.main, args)
     assert (res["version"], res["head"]) == ("0.3.0", upstream["refs"]["v0.3.0"])
     assert res["branch"].startswith("pinned.") and res["branch"].endswith(".tmp")
-    assert run_module(julia_package, args, capsys)["changed"] is False
-    up = run_module(julia_package, dict(args, version="0.3.1"), capsys)
+    assert run_module(julia_package.main, args)["changed"] is False
+    up = run_module(julia_package.main, dict(args, version="0.3.1"))
     assert (up["changed"], up["version"]) == (True, "0.3.1")
-    latest = run_module(julia_package, {"name": "Mocha", "state": "latest", "julia": FAKE_JULIA, "environment": env}, capsys)
+    latest = run_module(julia_package.main, {"name": "Mocha", "state": "latest", "julia": FAKE_JULIA, "environment": env})
     assert latest["action"] == "update" and latest["version"] == "0.3.1"
-    unknown = run_module(julia_package, dict(args, name="NoSuchPkg"), capsys)
+    unknown = run_module(julia_package.main, dict(args, name="NoSuchPkg"))
     assert unknown["failed"] and "unknown package NoSuchPkg" in unknown["msg"]
 
 
-def test_test_option_reports_pass_and_fail(tmp_path, upstream, capsys):
+def test_test_option_reports_pass_and_fail(tmp_path, upstream):
     args = mocha_args(tmp_path, upstream, "0.6.4", test=True)
-    ok = run_module(julia_package, args, capsys)
+    ok = run_module(julia_package.main, args)
     assert ok["test_passed"] is True
     assert "Test Summary" in ok["test_output_tail"] and "Mocha tests passed" in ok["test_output_tail"]
     args["environment"] = dict(args["environment"], FAKE_JULIA_FAIL_ONCE="test")
-    bad = run_module(julia_package, args, capsys)
+    bad = run_module(julia_package.main, args)
     assert bad["failed"] is True and bad["test_passed"] is False
     assert "Mocha had test errors" in bad["test_output_tail"]
-    assert run_module(julia_package, args, capsys)["test_passed"] is True  # only once
-    checked = run_module(julia_package, dict(args, _ansible_check_mode=True), capsys)
+    assert run_module(julia_package.main, args)["test_passed"] is True  # only once
+    checked = run_module(julia_package.main, dict(args, _ansible_check_mode=True))
     assert checked["test_passed"] is None
 
 
-def test_failed_add_leaves_a_broken_checkout_that_rm_clears(tmp_path, upstream, capsys):
+def test_failed_add_leaves_a_broken_checkout_that_rm_clears(tmp_path, upstream):
     args = mocha_args(tmp_path, upstream, "0.6.4")
     args["environment"]["FAKE_JULIA_FAIL_ONCE"] = "add"
-    first = run_module(julia_package, args, capsys)
+    first = run_module(julia_package.main, args)
     assert first["failed"] and "Pkg.clone" not in first["msg"] and "503" in first["msg"]
-    retry = run_module(julia_package, args, capsys)  # the half-made clone is in the way
+    retry = run_module(julia_package.main, args)  # the half-made clone is in the way
     assert retry["failed"]
-    rm = run_module(julia_package, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
-                                    "environment": args["environment"]}, capsys)
+    rm = run_module(julia_package.main, {"name": "Mocha", "state": "absent", "julia": FAKE_JULIA,
+                                    "environment": args["environment"]})
     assert rm["changed"] is True
-    fixed = run_module(julia_package, args, capsys)
+    fixed = run_module(julia_package.main, args)
     assert (fixed["changed"], fixed["version"], fixed["branch"]) == (True, "0.3.1", "pinned.v0.3.1")
 
 
-def test_build_runs_deps_build_jl(tmp_path, upstream, capsys):
+def test_build_runs_deps_build_jl(tmp_path, upstream):
     if not shutil.which("g++"):
         pytest.skip("no g++ here")
-    res = run_module(julia_package, mocha_args(tmp_path, upstream, "0.6.4", build=True), capsys)
+    res = run_module(julia_package.main, mocha_args(tmp_path, upstream, "0.6.4", build=True))
     assert res["changed"] is True
     lib = tmp_path / "pkgdir" / "v0.6" / "Mocha" / "deps" / "libmochaext.so"
     assert lib.is_file() and lib.read_bytes()[:4] == b"\x7fELF"

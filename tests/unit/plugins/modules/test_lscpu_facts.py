@@ -2,71 +2,34 @@
 
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+, as meta/runtime.yml requires
 from ansible_collections.mocha.cloud.plugins.modules import lscpu_facts
+from ansible_collections.mocha.cloud.tests.unit.plugins.modules.utils import FakeHost, run_module
 from conftest import FIXTURES, capture
 
 LSCPU = "/usr/bin/lscpu"
 EPYC = FIXTURES / "lscpu-util-linux" / "lscpu-x86_64-epyc_7451.txt"
 
 
-class Exit(Exception):
-    pass
+class Host(FakeHost):
+    """lscpu at /usr/bin/lscpu, run with LC_ALL=C, and the H200 box's /proc/meminfo."""
 
-
-class Fail(Exception):
-    pass
-
-
-class Host:
     def __init__(self, monkeypatch, tmp_path):
-        self.answers = {}
-        self.calls = []
-        self.warnings = []
-        self.lscpu = LSCPU
+        super().__init__(monkeypatch, tmp_path, bins={"lscpu": LSCPU}, environ={"LC_ALL": "C", "LANG": "C"})
         self.meminfo = tmp_path / "meminfo"
         self.meminfo.write_text(capture("meminfo.txt"))
         monkeypatch.setattr(lscpu_facts, "MEMINFO", str(self.meminfo))
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", self.get_bin_path)
-        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda _module, msg: self.warnings.append(msg))
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", self.exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", self.fail_json)
+        self.warnings = []
 
-    def run_command(self, args, environ_update=None, **_kw):
-        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
-        self.calls.append(list(args))
-        assert tuple(args) in self.answers, f"unexpected command {args!r}"
-        return self.answers[tuple(args)]
-
-    def get_bin_path(self, arg, required=False, opt_dirs=None):
-        assert arg == "lscpu"
-        return self.lscpu
-
-    @staticmethod
-    def exit_json(_module, **kwargs):
-        raise Exit(kwargs)
-
-    @staticmethod
-    def fail_json(_module, **kwargs):
-        raise Fail(kwargs)
-
-    def answer(self, argv, rc=0, out="", err=""):
-        self.answers[tuple(argv)] = (rc, out, err)
-
-    def gather(self, args=None):
-        with patch_module_args(args or {}):
-            with pytest.raises(Exit) as result:
-                lscpu_facts.main()
-        assert result.value.args[0]["changed"] is False
-        return result.value.args[0]["ansible_facts"]["lscpu"]
+    def gather(self, args=None, check_mode=False):
+        result = run_module(lscpu_facts.main, args, check_mode=check_mode)
+        assert not result.get("failed") and result["changed"] is False, result
+        self.warnings = result.get("warnings", [])
+        return result["ansible_facts"]["lscpu"]
 
     def fail(self, args=None):
-        with patch_module_args(args or {}):
-            with pytest.raises(Fail) as result:
-                lscpu_facts.main()
-        return result.value.args[0]
+        result = run_module(lscpu_facts.main, args)
+        assert result.get("failed") is True, result
+        return result
 
 
 @pytest.fixture
@@ -77,7 +40,7 @@ def host(monkeypatch, tmp_path):
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_gpu_box_json(host, check_mode):
     host.answer([LSCPU, "-J"], out=capture("lscpu-json.txt"))
-    facts = host.gather({"_ansible_check_mode": True} if check_mode else {})
+    facts = host.gather(check_mode=check_mode)
     assert host.calls == [[LSCPU, "-J"]]
     assert facts["source"] == "json"
     assert (facts["architecture"], facts["cpus"], facts["online_cpus"], facts["sockets"]) == ("x86_64", 16, 16, 1)
@@ -130,7 +93,7 @@ def test_memory_available_option_overrides_meminfo(host):
 
 
 def test_missing_lscpu_names_util_linux(host):
-    host.lscpu = None
+    del host.bins["lscpu"]
     failure = host.fail()
     assert "util-linux" in failure["msg"]
     assert host.calls == []

@@ -1,11 +1,8 @@
 """The nvidia_gpu_facts module with run_command mocked: exact command lines and the facts they give."""
 
-import stat
-
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+, as meta/runtime.yml requires
 from ansible_collections.mocha.cloud.plugins.modules import nvidia_gpu_facts
+from ansible_collections.mocha.cloud.tests.unit.plugins.modules.utils import FakeHost, run_module
 from conftest import capture
 
 SMI = "/usr/bin/nvidia-smi"
@@ -20,23 +17,11 @@ H200_CSV = ("0, NVIDIA H200, GPU-18989197-5caa-e519-572e-d6653fa76ead, 580.159.0
             "00000000:00:06.0, Enabled, Disabled\n")
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-class Host:
-    """A fake host: which binaries exist, what each exact argv answers, and a scratch file tree."""
+class Host(FakeHost):
+    """A fake host: which binaries exist, what each exact argv answers (run with LC_ALL=C), and a scratch file tree."""
 
     def __init__(self, monkeypatch, tmp_path):
-        self.tmp = tmp_path
-        self.bins = {}
-        self.answers = {}
-        self.calls = []
-        self.environ = []
+        super().__init__(monkeypatch, tmp_path, environ={"LC_ALL": "C", "LANG": "C"})
         self.warnings = []
         monkeypatch.setattr(nvidia_gpu_facts, "CUDA_HOME_GLOB", str(tmp_path / "usr/local/cuda*"))
         monkeypatch.setattr(nvidia_gpu_facts, "CUDNN_HEADER_GLOBS", [
@@ -46,52 +31,12 @@ class Host:
             str(tmp_path / "usr/local/cuda*/include/cudnn.h"),
         ])
         monkeypatch.setattr(nvidia_gpu_facts, "PROC_DRIVER_VERSION", str(tmp_path / "proc/driver/nvidia/version"))
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", self.get_bin_path)
-        monkeypatch.setattr(basic.AnsibleModule, "warn", lambda _module, msg: self.warnings.append(msg))
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", self.exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", self.fail_json)
-
-    def run_command(self, args, environ_update=None, **_kw):
-        self.calls.append(list(args))
-        self.environ.append(environ_update)
-        key = tuple(args)
-        assert key in self.answers, f"unexpected command {args!r}"
-        return self.answers[key]
-
-    def get_bin_path(self, arg, required=False, opt_dirs=None):
-        return self.bins.get(arg)
-
-    @staticmethod
-    def exit_json(_module, **kwargs):
-        raise ExitJson(kwargs)
-
-    @staticmethod
-    def fail_json(_module, **kwargs):
-        raise FailJson(kwargs)
-
-    def answer(self, argv, rc=0, out="", err=""):
-        self.answers[tuple(argv)] = (rc, out, err)
-
-    def file(self, rel, text, executable=False):
-        path = self.tmp / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        if executable:
-            path.chmod(path.stat().st_mode | stat.S_IXUSR)
-        return str(path)
 
     def gather(self, args=None, check_mode=False):
-        args = dict(args or {})
-        if check_mode:
-            args["_ansible_check_mode"] = True
-        with patch_module_args(args):
-            with pytest.raises(ExitJson) as result:
-                nvidia_gpu_facts.main()
-        out = result.value.args[0]
-        assert out["changed"] is False
-        assert all(env == {"LC_ALL": "C", "LANG": "C"} for env in self.environ)
-        return out["ansible_facts"]["nvidia"]
+        result = run_module(nvidia_gpu_facts.main, args, check_mode=check_mode)
+        assert not result.get("failed") and result["changed"] is False, result
+        self.warnings = result.get("warnings", [])
+        return result["ansible_facts"]["nvidia"]
 
 
 @pytest.fixture
@@ -236,10 +181,8 @@ def test_cudnn_from_rpm(host):
 
 
 def test_bad_nvidia_smi_path_fails_clearly(host):
-    with patch_module_args({"nvidia_smi_path": str(host.tmp / "nope")}):
-        with pytest.raises(FailJson) as failure:
-            nvidia_gpu_facts.main()
-    assert "nvidia_smi_path" in failure.value.args[0]["msg"]
+    failure = run_module(nvidia_gpu_facts.main, {"nvidia_smi_path": str(host.tmp / "nope")})
+    assert failure["failed"] is True and "nvidia_smi_path" in failure["msg"]
     assert host.calls == []
 
 
