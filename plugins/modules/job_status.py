@@ -92,7 +92,7 @@ import re  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.mocha.cloud.plugins.module_utils import job  # noqa: E402
-from ansible_collections.mocha.cloud.plugins.module_utils.cifar10 import parse_mocha_log, progress  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import parse_mocha_log, progress  # noqa: E402
 
 SNAPSHOT_RE = re.compile(r"\Asnapshot-(\d+)\.jld\Z")
 

@@ -1,6 +1,6 @@
 """roles/mocha/tasks/cudnn_compat.yml run for real on this machine (no GPU) under a scratch dir.
 
-The library is built with gcc against the wheel headers (see test_cudnn_compat.py); the
+The library is built with gcc against the wheel headers (see tests/unit/roles/test_mocha_cudnn5compat.py); the
 self-test cannot pass without a GPU, so the fact must say so, a second run must change
 nothing, and mocha_backend=gpu must stop the play with the harness's reason.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cudnn_compat import ROOT, headers  # noqa: F401  (the session fixture)
+from ansible_collections.mocha.cloud.tests.unit.roles.test_mocha_cudnn5compat import ROOT, headers  # noqa: F401  (the session fixture)
 
 PLAY = """
 - hosts: localhost

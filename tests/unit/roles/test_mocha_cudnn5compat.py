@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "roles" / "mocha" / "files" / "cudnn5compat"
 SYMBOLS = SRC / "mocha-cudnn-symbols.txt"
 MOCHA_GIT_DIR = Path(os.environ.get("MOCHA_GIT_DIR", "/work/.mirror/pluskid+Mocha.jl/repo"))

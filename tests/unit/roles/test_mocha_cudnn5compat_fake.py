@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from test_cudnn_compat import build, headers  # noqa: F401  (session fixtures)
+from ansible_collections.mocha.cloud.tests.unit.roles.test_mocha_cudnn5compat import build, headers  # noqa: F401  (session fixtures)
 
 FAKE_C = r"""
 #include <stdlib.h>

@@ -1,10 +1,11 @@
 """Every role's public interface: defaults/main.yml and meta/argument_specs.yml say the same thing.
 
-One test over every role (roles/*): the same variable names (the defaults; the options of all entry points together),
+One test over every role (roles/*): the same variable names (the defaults; the options of all entry points together,
+less the required ones, which have no default),
 each prefixed with the role's name and described, one spec per variable whatever the entry point, a type that the
 default has (list elements included), the spec's default equal to the default, and a default within the choices.
 
-A templated default (``{{ ... }}``) is documented, never copied: the spec gives no default, or only the literal the
+A templated default (``{{ ... }}``) is documented: the spec gives no default, the same template, or the literal the
 template falls back to, and its description says where the value comes from (the word "default", or a variable the
 template reads).
 """
@@ -61,9 +62,11 @@ def test_every_role_has_an_interface():
 def test_same_variables(role):
     defaults, specs = interface(role)
     assert "main" in specs, f"{role}: no main entry point"
-    declared = set(options(role))
-    assert set(defaults) == declared, {"only in defaults/main.yml": sorted(set(defaults) - declared),
-                                       "only in meta/argument_specs.yml": sorted(declared - set(defaults))}
+    declared = {name for name, spec in options(role).items() if not spec.get("required")}
+    required = {name for name, spec in options(role).items() if spec.get("required")}
+    assert set(defaults) - required == declared, {"only in defaults/main.yml": sorted(set(defaults) - declared - required),
+                                                  "only in meta/argument_specs.yml": sorted(declared - set(defaults))}
+    assert not required & set(defaults), f"required, yet given a default: {sorted(required & set(defaults))}"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -121,7 +124,7 @@ def test_templated_defaults_are_documented(role):
         value = defaults.get(name)
         if not templated(value):
             continue
-        if "default" in spec and (templated(spec["default"]) or str(spec["default"]) not in value):
+        if "default" in spec and spec["default"] != value and (templated(spec["default"]) or str(spec["default"]) not in value):
             problems.append(f"{name}: the spec's default {spec['default']!r} is not the literal {value!r} falls back to")
         read = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", " ".join(re.findall(r"{{(.*?)}}", value)))) - {"default", "true", "false"}
         description = " ".join(spec["description"]) if isinstance(spec.get("description"), list) else str(spec.get("description"))
@@ -145,7 +148,8 @@ def test_the_checks_see_a_spec_out_of_step(tmp_path, monkeypatch):
             "demo_dir": {"type": "path", "default": "{{ demo_root }}/x", "description": "where"},
             "demo_flag": {"type": "bool", "default": 1, "description": "flag"},
             "extra": {"type": "int", "default": 1, "description": "x"},
-            "demo_only_spec": {"type": "str", "description": "y"}}},
+            "demo_only_spec": {"type": "str", "description": "y"},
+            "demo_needed": {"type": "str", "required": True, "description": "z"}}},
         "other": {"options": {"demo_jobs": {"type": "str", "description": "jobs"}}}}}))
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     for check in (test_same_variables, test_every_variable_is_prefixed_described_and_typed, test_one_spec_per_variable_across_entry_points,
@@ -153,3 +157,9 @@ def test_the_checks_see_a_spec_out_of_step(tmp_path, monkeypatch):
         with pytest.raises(AssertionError) as failed:
             check("demo")
         assert "demo" in str(failed.value), check.__name__
+    # A required input given a default is out of step too, even when the names agree otherwise.
+    (role / "defaults" / "main.yml").write_text("demo_needed: x\n")
+    (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump({"argument_specs": {"main": {"options": {
+        "demo_needed": {"type": "str", "required": True, "description": "z"}}}}}))
+    with pytest.raises(AssertionError, match="required, yet given a default"):
+        test_same_variables("demo")

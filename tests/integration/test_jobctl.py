@@ -1,8 +1,8 @@
 """The one supervisor of long jobs (roles/common/templates/jobctl.sh.j2) and its polling module job_status.
 
 jobctl is rendered by ansible-playbook exactly as the common role renders it, then run for real here (nohup mode):
-start, the lock, wait, status, stop, a hard kill, a failing command. The module and its pure helpers
-(plugins/module_utils/job.py) read the same status.
+start, the lock, wait, status, stop, a hard kill, a failing command; the module job_status polls those jobs. Its
+pure helpers are tested in tests/unit/plugins/module_utils/test_job.py.
 """
 
 import json
@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mocha.cloud.plugins.module_utils import job
 from ansible_collections.mocha.cloud.plugins.modules import job_status
+from ansible_collections.mocha.cloud.tests.unit.plugins.modules.utils import run_module
 from conftest import REPO
 
 PLAY = """
@@ -112,19 +112,13 @@ def test_a_hard_kill_reads_as_interrupted(jobs):
     assert s["state"] == "interrupted (was running)" and s["phase"] == "interrupted" and s["ended"]
 
 
-def run_module(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit):
-        job_status.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_module_polls_a_build_with_its_expected_time(jobs, capsys):
-    res = run_module({"ctl": str(jobs["quick"]), "wait": 1, "progress": {"kind": "build", "expected_s": 3600}}, capsys)
+def test_module_polls_a_build_with_its_expected_time(jobs):
+    res = run_module(job_status.main, {"ctl": str(jobs["quick"]), "wait": 1, "progress": {"kind": "build", "expected_s": 3600}})
     assert res["changed"] is False and res["status"]["ended"]
     assert res["line"].startswith("[quick finished] ") and "of about 1h00m expected for this host (0%)" in res["line"]
 
 
-def test_module_reads_a_training_log(tmp_path, jobs, capsys):
+def test_module_reads_a_training_log(tmp_path, jobs):
     log = tmp_path / "training.log"
     log.write_text("20-Nov 09:00:00:INFO:root:000200 :: TRAIN obj-val = 2.0\n"
                    "20-Nov 09:00:10:INFO:root:000400 :: TRAIN obj-val = 1.9\n"
@@ -133,35 +127,8 @@ def test_module_reads_a_training_log(tmp_path, jobs, capsys):
     snaps.mkdir()
     for n in (200, 400, 1000):
         (snaps / f"snapshot-{n:06d}.jld").write_text("x")
-    res = run_module({"ctl": str(jobs["quick"]), "progress": {"kind": "mocha", "log": str(log), "max_iter": 1000,
-                      "snapshot_dir": str(snaps), "expires_at": "2999-01-01T00:00:00Z", "run_id": "r1"}}, capsys)
+    res = run_module(job_status.main, {"ctl": str(jobs["quick"]), "progress": {"kind": "mocha", "log": str(log), "max_iter": 1000,
+                      "snapshot_dir": str(snaps), "expires_at": "2999-01-01T00:00:00Z", "run_id": "r1"}})
     assert res["progress"]["iteration"] == 400 and res["progress"]["latest_snapshot"] == "snapshot-001000.jld"
     assert res["line"].startswith("[run r1 finished] iteration 400/1000 (40.0%), objective 1.9000, test accuracy 40.00% (at 400)")
     assert "20.00 it/s" in res["line"] and "instance expires in" in res["line"]
-
-
-def test_module_refuses_a_job_never_set_up(tmp_path, capsys):
-    res = run_module({"ctl": str(tmp_path / "jobctl")}, capsys)
-    assert res["failed"] and "was never set up" in res["msg"]
-
-
-def test_training_line_warns_when_the_instance_dies_first():
-    prog = {"iteration": 1000, "max_iter": 70000, "percent": 1.4, "objective": 1.5, "last_accuracy": None,
-            "last_accuracy_iter": None, "it_per_s": 1.0, "eta_s": 69000}
-    status = {"running": True, "phase": "running"}
-    line = job.training_line(status, prog, expires_at=1000 + 3600, now=1000)
-    assert "ETA 19h10m, instance expires in 1h00m (BEFORE the run would end" in line
-    assert "BEFORE" not in job.training_line(status, prog, expires_at=1000 + 80000, now=1000)
-
-
-@pytest.mark.parametrize("text, at", [("2026-12-01T12:00:00Z", 1796126400.0), ("1796126400", 1796126400.0), ("", None),
-                                      ("soon", None)])
-def test_epoch(text, at):
-    assert job.epoch(text) == at
-
-
-def test_parse_status_refuses_what_is_not_a_status():
-    with pytest.raises(job.JobError):
-        job.parse_status("jobctl: usage\n")
-    with pytest.raises(job.JobError):
-        job.parse_status('{"no": "state"}')
