@@ -15,6 +15,8 @@ import json
 import re
 import time
 
+from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import format_duration
+
 ENDED_PHASES = ("finished", "failed", "stopped", "interrupted")
 
 
@@ -66,16 +68,7 @@ def epoch(value):
 
 def duration(seconds):
     """3725 -> '1h02m', 125 -> '2m05s', 9 -> '9s', None -> 'unknown'."""
-    if seconds is None:
-        return "unknown"
-    seconds = int(round(max(seconds, 0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    return format_duration(seconds, hour_seconds=False)
 
 
 def build_line(status, expected_s=None):

@@ -189,14 +189,16 @@ def progress(parsed, max_iter, now=None, window=5):
     return out
 
 
-def format_duration(seconds):
+def format_duration(seconds, hour_seconds=True):
+    """3725 -> '1h02m05s' ('1h02m' without hour_seconds), 125 -> '2m05s', 9 -> '9s', None -> 'unknown';
+    a negative time reads as 0s."""
     if seconds is None:
         return "unknown"
-    seconds = int(round(seconds))
+    seconds = int(round(max(seconds, 0)))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
+        return f"{hours}h{minutes:02d}m" + (f"{secs:02d}s" if hour_seconds else "")
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"

@@ -24,3 +24,13 @@ def test_parse_status_refuses_what_is_not_a_status():
         job.parse_status("jobctl: usage\n")
     with pytest.raises(job.JobError):
         job.parse_status('{"no": "state"}')
+
+
+@pytest.mark.parametrize("seconds, short, full", [(3725, "1h02m", "1h02m05s"), (125, "2m05s", "2m05s"), (9, "9s", "9s"),
+                                                   (-3, "0s", "0s"), (None, "unknown", "unknown")])
+def test_durations_of_the_poll_line_and_the_log_line(seconds, short, full):
+    """The poll line's durations leave out the seconds once there are hours; the log parser's keep them."""
+    from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import format_duration
+
+    assert job.duration(seconds) == short
+    assert format_duration(seconds) == full
