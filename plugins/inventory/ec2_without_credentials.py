@@ -28,9 +28,9 @@ EXAMPLES = r"""
 # enable_plugins = ansible.builtin.host_list, mocha.cloud.ec2_without_credentials, ansible.builtin.auto
 """
 
-import os
+import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
-from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.plugins.inventory import BaseInventoryPlugin  # noqa: E402
 
 try:
     import yaml
@@ -93,4 +93,4 @@ class InventoryModule(BaseInventoryPlugin):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         # No host: the plays that need AWS stop at their credentials check, which explains the fix.
-        self.display.vvv("%s: no AWS credentials, %s gives no hosts" % (self.NAME, path))
+        self.display.vvv(f"{self.NAME}: no AWS credentials, {path} gives no hosts")
