@@ -197,7 +197,7 @@ def lines(p):
     if p["hourly_price_usd"] is not None:
         out.append(f"  cost     about ${p['cost_usd']:.2f} at ${p['hourly_price_usd']:g}/h"
                    + (f" ({p['count']} instances)" if p.get("count", 1) > 1 else "")
-                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance lives its {p['max_hours']:g} h"
+                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance{'s live' if p.get('count', 1) > 1 else ' lives'} its {p['max_hours']:g} h"
                       if p['cost_at_max_hours_usd'] is not None else ""))
     if p["provider"] == "aws" and p["max_hours"] is not None:
         out.append(f"  instance life {p['max_hours']:g} h (aws_gpu_instance_max_hours): "
