@@ -273,7 +273,7 @@ def assign(sweep_plan, hosts):
     size = min(int(sweep_plan.get("hosts") or len(variants)), len(hosts), len(variants))
     used = hosts[:size]
     qs = queues([v["name"] for v in variants], size)
-    assignment = {h: [_by_name(variants, n) for n in q] for h, q in zip(used, qs)}
+    assignment = {h: [_by_name(variants, n) for n in q] for h, q in zip(used, qs, strict=True)}
     warnings = []
     if size < int(sweep_plan.get("hosts") or 0):
         warnings.append(f"the sweep was planned on {sweep_plan['hosts']} hosts but gpu_hosts has {len(hosts)}: "

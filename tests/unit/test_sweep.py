@@ -202,7 +202,8 @@ def test_rows_best_final_accuracy_first_failures_last(assigned):
     assert c["total_cost_usd"] == 0.04  # the failed run cost money too
     lines = c["markdown"].splitlines()
     assert lines[0] == "# Sweep lr-scan: 3 variant(s) on 2 host(s)"
-    assert "| 1 | high | lr 0.003, momentum 0.9, weight decay 0.004, batch 100, 1000 iterations, backend gpu | 21.00% | 22.50% (200) | 1.50 | $0.0200 | i-0 |" in lines
+    assert ("| 1 | high | lr 0.003, momentum 0.9, weight decay 0.004, batch 100, 1000 iterations, backend gpu | 21.00% "
+            "| 22.50% (200) | 1.50 | $0.0200 | i-0 |") in lines
     failed_row = next(line for line in lines if line.startswith("| - | base |"))
     assert "FAILED at iteration 300 of 400: failed with exit code 1 at T: ERROR \\| boom" in failed_row  # | escaped
     assert "- base on i-1: failed with exit code 1 at T: ERROR \\| boom" in lines
