@@ -384,7 +384,7 @@ def markdown(assigned, rows):
         elif r["status"] == "running":
             final = f"running, at iteration {r['iterations'] or 0} of {r['max_iter']}"
         else:
-            reached = f" at iteration {r['iterations']} of {r['max_iter']}" if r["iterations"] else ""
+            reached = f" after iteration {r['iterations']} of {r['max_iter']}" if r["iterations"] else ""
             final = f"FAILED{reached}: {_cell(r['reason'], 160)}"
         best = f"{_pct(r['best_accuracy'])} ({r['best_iteration']})" if r["best_accuracy"] is not None else "n/a"
         spi = f"{r['seconds_per_200']:.2f}" if r["seconds_per_200"] is not None else "n/a"

@@ -205,7 +205,7 @@ def test_rows_best_final_accuracy_first_failures_last(assigned):
     assert ("| 1 | high | lr 0.003, momentum 0.9, weight decay 0.004, batch 100, 1000 iterations, backend gpu | 21.00% "
             "| 22.50% (200) | 1.50 | $0.0200 | i-0 |") in lines
     failed_row = next(line for line in lines if line.startswith("| - | base |"))
-    assert "FAILED at iteration 300 of 400: failed with exit code 1 at T: ERROR \\| boom" in failed_row  # | escaped
+    assert "FAILED after iteration 300 of 400: failed with exit code 1 at T: ERROR \\| boom" in failed_row  # | escaped
     assert "- base on i-1: failed with exit code 1 at T: ERROR \\| boom" in lines
 
 
