@@ -75,15 +75,14 @@ def test_the_longest_queue_must_fit_the_instance_life(aws):
     """Two hosts, three variants: the queued host trains two runs one after another; at the CPU figure that is
     too long for 2 hours, while each run alone would fit."""
     sweep = dict(THREE, hosts=2)
-    out = run_playbook("site.yml", aws.env, base_vars(aws.tmp, cifar10_sweep=sweep, cifar10_max_iter=1500,
+    out = run_playbook("site.yml", aws.env, base_vars(aws.tmp, cifar10_sweep=sweep, cifar10_max_iter=2500,
                                                       aws_gpu_instance_max_hours=2))
     assert out.returncode != 0
     text = flat(out)
     assert "the longest of 2 queue(s): host 1, low then high" in text, text[-3000:]
     assert "TOO SHORT: the plan needs" in text and "Raise aws_gpu_instance_max_hours" in text
-    single = run_playbook("site.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=1500, aws_gpu_instance_max_hours=2),
-                          )
-    assert "the plan fits" in flat(single), flat(single)[-3000:]
+    single = run_playbook("playbooks/settings.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=2500, aws_gpu_instance_max_hours=2))
+    assert single.returncode == 0 and "the plan fits" in flat(single), flat(single)[-3000:]
     assert_nothing_left(aws)
 
 
@@ -109,3 +108,33 @@ def test_provision_launches_one_instance_per_variant_up_to_the_cap_then_teardown
     down = run_playbook("playbooks/teardown.yml", aws.env, extra)
     assert down.returncode == 0, flat(down)[-3000:]
     assert_nothing_left(aws)
+
+
+def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
+    """teardown.yml looks in every sweep variant's run directory, not only the single run's, before removing anything.
+
+    The host is this machine (local connection) with stand-in control scripts that answer like cifar10-ctl status."""
+    import json
+    import sys
+
+    base = tmp_path / "cifar10"
+
+    def ctl(path, running):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\necho '" + json.dumps({"running": running, "state": "running since x" if running else
+                                                                "finished at x"}) + "'\n")
+        path.chmod(0o755)
+
+    ctl(base / "run" / "cifar10-ctl", False)
+    ctl(base / "sweeps" / "lr-scan" / "low" / "cifar10-ctl", False)
+    ctl(base / "sweeps" / "lr-scan" / "high" / "cifar10-ctl", True)
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"children": {"gpu_hosts": {"hosts": {"box": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "mocha_cloud_run_id": "sweep"}}}}}}))
+    extra = {"cifar10_dir": str(base), "mocha_cloud_become": False}
+    out = run_playbook("playbooks/teardown.yml", aws.env, extra, inventory=str(inventory))
+    assert out.returncode != 0
+    assert "A training run is still going on box: tearing down now would lose it." in flat(out), flat(out)[-3000:]
+    ctl(base / "sweeps" / "lr-scan" / "high" / "cifar10-ctl", False)
+    out = run_playbook("playbooks/teardown.yml", aws.env, extra, inventory=str(inventory))
+    assert out.returncode == 0, flat(out)[-3000:]
