@@ -81,7 +81,7 @@ def test_the_longest_queue_must_fit_the_instance_life(aws):
     text = flat(out)
     assert "the longest of 2 queue(s): host 1, low then high" in text, text[-3000:]
     assert "TOO SHORT: the plan needs" in text and "Raise aws_gpu_instance_max_hours" in text
-    single = run_playbook("playbooks/settings.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=2500, aws_gpu_instance_max_hours=2))
+    single = run_playbook("playbooks/preflight.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=2500, aws_gpu_instance_max_hours=2))
     assert single.returncode == 0 and "the plan fits" in flat(single), flat(single)[-3000:]
     assert_nothing_left(aws)
 
@@ -113,7 +113,7 @@ def test_provision_launches_one_instance_per_variant_up_to_the_cap_then_teardown
 def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
     """teardown.yml looks in every sweep variant's run directory, not only the single run's, before removing anything.
 
-    The host is this machine (local connection) with stand-in control scripts that answer like cifar10-ctl status."""
+    The host is this machine (local connection) with stand-in control scripts that answer like jobctl status."""
     import json
     import sys
 
@@ -125,9 +125,9 @@ def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
                                                                 "finished at x"}) + "'\n")
         path.chmod(0o755)
 
-    ctl(base / "run" / "cifar10-ctl", False)
-    ctl(base / "sweeps" / "lr-scan" / "low" / "cifar10-ctl", False)
-    ctl(base / "sweeps" / "lr-scan" / "high" / "cifar10-ctl", True)
+    ctl(base / "run" / "jobctl", False)
+    ctl(base / "sweeps" / "lr-scan" / "low" / "jobctl", False)
+    ctl(base / "sweeps" / "lr-scan" / "high" / "jobctl", True)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(json.dumps({"all": {"children": {"gpu_hosts": {"hosts": {"box": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "mocha_cloud_run_id": "sweep"}}}}}}))
@@ -135,6 +135,6 @@ def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
     out = run_playbook("playbooks/teardown.yml", aws.env, extra, inventory=str(inventory))
     assert out.returncode != 0
     assert "A training run is still going on box: tearing down now would lose it." in flat(out), flat(out)[-3000:]
-    ctl(base / "sweeps" / "lr-scan" / "high" / "cifar10-ctl", False)
+    ctl(base / "sweeps" / "lr-scan" / "high" / "jobctl", False)
     out = run_playbook("playbooks/teardown.yml", aws.env, extra, inventory=str(inventory))
     assert out.returncode == 0, flat(out)[-3000:]
