@@ -85,13 +85,28 @@ def hms(seconds):
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def _longest_queue(queues, max_iter, backend, per200):
+    """(runs, index, count): the queue of runs (a sweep's host) with the most planned training, or the one run."""
+    if not queues:
+        return [{"name": None, "max_iter": int(max_iter), "backend": backend}], None, 0
+    best, best_seconds = 0, -1
+    for i, queue in enumerate(queues):
+        seconds = sum(training_seconds(r["max_iter"], per200["gpu" if (r.get("backend") or backend) == "gpu" else "cpu"])
+                      for r in queue)
+        if seconds > best_seconds:
+            best, best_seconds = i, seconds
+    runs = [{"name": r.get("name"), "max_iter": int(r["max_iter"]), "backend": r.get("backend")} for r in queues[best]]
+    return runs, best, len(queues)
+
+
 def plan(settings):
     """The plan for one host. ``settings`` keys (all optional but max_iter):
 
     provider (aws|onprem), instance_type, count (instances, for the cost), vcpus, hourly_price_usd, max_hours,
     julia_version, julia_method,
     julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}),
-    margin.
+    margin, queues (a sweep: per host, the runs it trains one after another, each {name, max_iter, backend};
+    the host with the most training is planned, since every instance lives until the last queue ends).
     Returns phases, the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
     """
     provider = settings.get("provider") or "aws"
@@ -113,15 +128,28 @@ def plan(settings):
         "phase": "julia", "seconds": julia_seconds(method, settings.get("julia_version"), jobs, settings.get("use_binarybuilder", True)),
         "what": f"Julia {settings.get('julia_version', '')} {'official binary' if method == 'binary' else f'source build, make -j {jobs}'} ({method_why})",
     })
-    train = {b: training_seconds(iters, per200[b]) for b in ("gpu", "cpu")}
-    phases.insert(len(phases) - 1, {
-        "phase": "train", "seconds": train[planned_backend],
-        "what": f"{iters} iterations on the {planned_backend.upper()} backend at {per200[planned_backend]:g} s per 200"
-                + (" (auto may fall back to the CPU backend: planned at its figure)" if backend == "auto" else ""),
-    })
+    runs, queue_index, queue_count = _longest_queue(settings.get("queues"), iters, backend, per200)
+    train = {"gpu": 0, "cpu": 0}
+    planned_train = 0
+    results = phases.pop()
+    for run in runs:
+        run_backend = run.get("backend") or backend
+        run_planned = "gpu" if run_backend == "gpu" else "cpu"
+        for b in ("gpu", "cpu"):
+            train[b] += training_seconds(run["max_iter"], per200[b])
+        seconds = training_seconds(run["max_iter"], per200[run_planned])
+        planned_train += seconds
+        label = f"{run['name']}: " if run.get("name") else ""
+        phases.append({
+            "phase": "train", "seconds": seconds,
+            "what": f"{label}{int(run['max_iter'])} iterations on the {run_planned.upper()} backend at "
+                    f"{per200[run_planned]:g} s per 200"
+                    + (" (auto may fall back to the CPU backend: planned at its figure)" if run_backend == "auto" else ""),
+        })
+        phases.append(dict(results, what=f"{label}{results['what']}") if len(runs) > 1 else results)
     total = sum(p["seconds"] for p in phases)
     with_margin = int(math.ceil(total * (1 + margin)))
-    gpu_total = total - train[planned_backend] + train["gpu"]
+    gpu_total = total - planned_train + train["gpu"]
 
     price = settings.get("hourly_price_usd")
     price = float(price) * int(settings.get("count") or 1) if price not in (None, "") else None
@@ -141,8 +169,10 @@ def plan(settings):
         "margin": margin,
         "total_hours": round(with_margin / 3600.0, 2),
         "gpu_total_hours": round(gpu_total * (1 + margin) / 3600.0, 2),
-        "cpu_total_hours": round((total - train[planned_backend] + train["cpu"]) * (1 + margin) / 3600.0, 2),
+        "cpu_total_hours": round((total - planned_train + train["cpu"]) * (1 + margin) / 3600.0, 2),
+        "queue": {"index": queue_index, "count": queue_count, "runs": [r.get("name") for r in runs]} if queue_count else None,
         "max_hours": max_hours,
+        "count": int(settings.get("count") or 1),
         "fits": fits,
         "hours_needed": needed_hours,
         "hourly_price_usd": price,
@@ -157,13 +187,17 @@ def lines(p):
     """The plan as lines a person reads."""
     out = [f"Run plan ({p['instance_type'] or p['provider']}, backend {p['backend_requested']}"
            f" -> planned {p['backend_planned']}, Julia {p['julia_method']}):"]
+    if p.get("queue"):
+        q = p["queue"]
+        out[0] = out[0][:-1] + f", the longest of {q['count']} queue(s): host {q['index'] + 1}, {' then '.join(q['runs'])}):"
     for ph in p["phases"]:
         out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}")
     out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"
                f" (on the GPU backend: {p['gpu_total_hours']} h; on the CPU backend: {p['cpu_total_hours']} h)")
     if p["hourly_price_usd"] is not None:
         out.append(f"  cost     about ${p['cost_usd']:.2f} at ${p['hourly_price_usd']:g}/h"
-                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance lives its {p['max_hours']:g} h"
+                   + (f" ({p['count']} instances)" if p.get("count", 1) > 1 else "")
+                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance{'s live' if p.get('count', 1) > 1 else ' lives'} its {p['max_hours']:g} h"
                       if p['cost_at_max_hours_usd'] is not None else ""))
     if p["provider"] == "aws" and p["max_hours"] is not None:
         out.append(f"  instance life {p['max_hours']:g} h (aws_gpu_instance_max_hours): "

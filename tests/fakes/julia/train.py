@@ -4,7 +4,8 @@
 The fake julia (tests/fakes/julia/julia) runs ``train.py SCRIPT.jl [args]`` for ``julia SCRIPT.jl``.
 It can also be called directly the same way. It reads the rendered cifar10.jl with regexes:
 max_iter, the HDF5DataLayer sources and batch size, the coffee-break intervals (TrainingSummary,
-Snapshot, ValidationPerformance), the snapshot directory and load_from, and the backend. Then, like
+Snapshot, ValidationPerformance), the snapshot directory and load_from, the backend, and the first learning-rate
+stage and the momentum, which shape the made-up curves (see lr_shape). Then, like
 Mocha's solver, it:
   - fails when a data list or an HDF5 file it names is missing (or is not HDF5), or when the script
     asks for GPUBackend() without MOCHA_USE_CUDA=true;
@@ -98,6 +99,10 @@ def parse_script(text):
         "snapshot_dir": literal(r"Snapshot\(" + JULIA_STR + r"\)", text),
         "load_from": literal(r"load_from\s*=\s*" + JULIA_STR, text),
         "gpu": bool(re.search(r"\bGPUBackend\(\)", text)),
+        # LRPolicy.Staged's first stage, MomPolicy.Fixed and regu_coef (Mocha's example: 0.001, 0.9, 0.004).
+        "lr": first(r"LRPolicy\.Staged\(\s*\(\s*\d+\s*,\s*LRPolicy\.Fixed\(\s*([0-9.eE+-]+)\s*\)", text, 0.001, float),
+        "momentum": first(r"mom_policy\s*=\s*MomPolicy\.Fixed\(\s*([0-9.eE+-]+)\s*\)", text, 0.9, float),
+        "regu_coef": first(r"regu_coef\s*=\s*([0-9.eE+-]+)", text, 0.004, float),
     }
 
 
@@ -129,13 +134,32 @@ def latest_snapshot(directory):
     return best
 
 
-def objective(it):
+def lr_shape(lr=0.001, momentum=0.9):
+    """(plateau accuracy %, time constant in iterations) for a learning rate and momentum.
+
+    SGD with momentum m moves about lr / (1 - m) per step; Mocha's example (lr 0.001, m 0.9) gives the tutorial's
+    curve (about 80% near 70,000 iterations). A smaller step learns more slowly, a larger one faster but to a lower
+    plateau (it overshoots), and a much larger one diverges to chance (10%): a plausible curve, not a real network.
+    """
+    step = lr / max(1e-9, 1.0 - momentum) / 0.01  # 1.0 for the example
+    if step <= 0:
+        return 10.0, float("inf")
+    rel = math.log10(step)
+    plateau = max(10.0, 80.0 - 12.0 * rel * rel) if rel < 1.5 else 10.0
+    tau = 7000.0 / min(3.0, max(step, 0.02))
+    return plateau, tau
+
+
+def objective(it, lr=0.001, momentum=0.9):
     # A noisy decaying curve near the tutorial's values (about 0.6 by 50,000 iterations).
-    return 0.55 + 1.75 * math.exp(-it / 9000.0) + 0.08 * math.sin(it * 12.9898) ** 2
+    plateau, tau = lr_shape(lr, momentum)
+    floor = 0.55 + (80.0 - plateau) / 40.0
+    return floor + 1.75 * math.exp(-it / (tau * 9.0 / 7.0)) + 0.08 * math.sin(it * 12.9898) ** 2
 
 
-def accuracy(it):
-    return 80.0 - 70.0 * math.exp(-it / 7000.0) + 0.6 * math.sin(it * 78.233)
+def accuracy(it, lr=0.001, momentum=0.9):
+    plateau, tau = lr_shape(lr, momentum)
+    return plateau - (plateau - 10.0) * math.exp(-it / tau) + 0.6 * math.sin(it * 78.233)
 
 
 def backend_is_gpu(cfg):
@@ -216,7 +240,7 @@ def main(argv):
         if fail_at and it >= fail_at:
             fail(f"FAKE_MOCHA_FAIL_AT={fail_at} reached")
         if it % cfg["summary_every"] == 0:
-            log(f"{it:06d} :: TRAIN obj-val = {objective(it):.8f}")
+            log(f"{it:06d} :: TRAIN obj-val = {objective(it, cfg['lr'], cfg['momentum']):.8f}")
         if snap_dir and it % cfg["snapshot_every"] == 0:
             name = f"snapshot-{it:06d}.jld"
             log(f"Saving snapshot to {name}...")
@@ -230,7 +254,7 @@ def main(argv):
             log("")
             log("## Performance on Validation Set")
             log("---------------------------------------------------------")
-            log(f"  Accuracy (avg over 10000) = {accuracy(it):.4f}%")
+            log(f"  Accuracy (avg over 10000) = {accuracy(it, cfg['lr'], cfg['momentum']):.4f}%")
             log("---------------------------------------------------------")
             log("")
     log(f"Training finished at iteration {it:06d}")

@@ -50,10 +50,12 @@ def test_script_template_keeps_mochas_example():
         'InnerProductLayer(name="ip1", output_dim=10, weight_init=GaussianInitializer(std=0.01)',
         "weight_regu=L2Regu(250)",
         'SoftmaxLossLayer(name="softmax"',
-        "regu_coef=0.004, mom_policy=MomPolicy.Fixed(0.9), lr_policy=lr_policy",
+        "regu_coef={{ cifar10_weight_decay | float }}, mom_policy=MomPolicy.Fixed({{ cifar10_momentum | float }}), lr_policy=lr_policy",
         "add_coffee_break(solver, TrainingSummary(), every_n_iter=",
         "add_coffee_break(solver, ValidationPerformance(test_net), every_n_iter=",
         "load_from=",
     ):
         assert fragment in text, fragment
     assert _load("defaults/main.yml")["cifar10_lr_stages"] == [[60000, 0.001], [5000, 0.0001], [5000, 0.00001]]
+    # Mocha's example's momentum and regu_coef are the defaults.
+    assert (_load("defaults/main.yml")["cifar10_momentum"], _load("defaults/main.yml")["cifar10_weight_decay"]) == (0.9, 0.004)
