@@ -7,15 +7,13 @@
 Thin wrappers over the pure functions in ``plugins/module_utils/cuda_matrix.py``.
 
 Each filter is documented in its own file beside this one (plugins/filter/<filter name>.yml), which
-ansible-doc reads: cuda_decide, cuda_lspci_gpus, cuda_os_repo, cuda_recommend.
+ansible-doc reads: cuda_decide, cuda_os_repo.
 """
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mocha.cloud.plugins.module_utils.cuda_matrix import (
     decide,
-    gpus_from_lspci,
     os_repo,
-    recommend,
 )
 
 
@@ -26,18 +24,11 @@ def cuda_decide(nvidia, lspci="", assume_gpu="", driver_branch="auto", cuda_vers
                   required=boolean(required, strict=False))
 
 
-def cuda_recommend(cc):
-    pair = recommend(cc)
-    return {"driver_branch": pair[0], "cuda_version": pair[1]} if pair else None
-
-
 class FilterModule:
     """CUDA decision filters."""
 
     def filters(self):
         return {
             "cuda_decide": cuda_decide,
-            "cuda_lspci_gpus": gpus_from_lspci,
             "cuda_os_repo": os_repo,
-            "cuda_recommend": cuda_recommend,
         }

@@ -7,8 +7,8 @@
 Pure functions (text in, data out), used by the julia_build role and unit-tested directly.
 
 Each filter is documented in its own file beside this one (plugins/filter/<filter name>.yml), which
-ansible-doc reads: julia_parse_ls_remote, julia_sort_tags, julia_stable_tags, julia_nearest_tags, julia_resolve_version,
-julia_known_bad, julia_select_method, julia_gcc_from_package_version, julia_srccache.
+ansible-doc reads: julia_resolve_version, julia_select_method, julia_gcc_from_package_version, julia_srccache. The
+helpers (parse_ls_remote, stable_tags, nearest_tags, known_bad) are not filters of their own: no role calls them.
 """
 
 import re
@@ -467,12 +467,7 @@ class FilterModule:
 
     def filters(self):
         return {
-            "julia_parse_ls_remote": parse_ls_remote,
-            "julia_sort_tags": sort_tags,
-            "julia_stable_tags": stable_tags,
-            "julia_nearest_tags": nearest_tags,
             "julia_resolve_version": resolve_version,
-            "julia_known_bad": known_bad,
             "julia_select_method": select_method,
             "julia_gcc_from_package_version": gcc_from_package_version,
             "julia_srccache": srccache,

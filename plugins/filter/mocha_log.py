@@ -2,10 +2,10 @@
 # Copyright: mocha-cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters that read a Mocha training log: progress while it runs, metrics when it is done.
+"""The filter that reads a finished Mocha training log into metrics (mocha.cloud.mocha_metrics).
 
-Thin wrappers over the pure functions of plugins/module_utils/mocha_log.py (unit-tested there).
-Their documentation is in mocha_progress.yml, mocha_metrics.yml and mocha_log_parse.yml beside this file.
+A thin wrapper over the pure functions of plugins/module_utils/mocha_log.py (unit-tested there); progress while a
+run goes on is the module job_status's. Its documentation is mocha_metrics.yml beside this file.
 """
 
 from ansible.errors import AnsibleFilterError
@@ -30,16 +30,6 @@ def _max_iter(max_iter):
     return value
 
 
-def mocha_log_parse(text):
-    return mocha_log.parse_mocha_log(_text(text))
-
-
-def mocha_progress(text, max_iter):
-    prog = mocha_log.progress(mocha_log.parse_mocha_log(_text(text)), _max_iter(max_iter))
-    prog["line"] = mocha_log.progress_line(prog)
-    return prog
-
-
 def mocha_metrics(text, max_iter, summary_interval=200, extra=None):
     if extra is not None and not isinstance(extra, dict):
         raise AnsibleFilterError("extra must be a dict of fields to add to the metrics")
@@ -49,7 +39,5 @@ def mocha_metrics(text, max_iter, summary_interval=200, extra=None):
 class FilterModule:
     def filters(self):
         return {
-            "mocha_log_parse": mocha_log_parse,
-            "mocha_progress": mocha_progress,
             "mocha_metrics": mocha_metrics,
         }

@@ -6,7 +6,7 @@
 
 Needs numpy and h5py, imported lazily, so this file imports anywhere.
 
-Layout written (see ARCHITECTURE.md): dataset ``data`` of shape (N, 3, 32, 32) float32, which Julia's
+Layout written (the one Mocha's own CIFAR-10 converter writes): dataset ``data`` of shape (N, 3, 32, 32) float32, which Julia's
 HDF5.jl reads as width x height x channels x N, and ``label`` of shape (N, 1) float32 (1 x N in Julia).
 Element [n, c, y, x] of ``data`` is byte ``c*1024 + y*32 + x`` of record n's pixels, minus the mean of
 that element over the whole training set.

@@ -92,7 +92,7 @@ PCI_DEVICES = {
     "2335": ("H200", "9.0"),  # p5e / p5en
 }
 
-# Every current and retired AWS GPU family (ARCHITECTURE.md) and its GPU.
+# Every current and retired AWS GPU family and its GPU.
 AWS_FAMILIES = {
     "p2": "102d",
     "g3": "13f2",

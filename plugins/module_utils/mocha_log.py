@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Mocha training logs to metrics: pure functions (text in, data out).
 
-Shared by the filter plugins ``mocha.cloud.mocha_log_parse``, ``mocha_progress`` and ``mocha_metrics``
-(plugins/filter/mocha_log.py), which the cifar10 role uses to follow and sum up a training run.
+Shared by the module ``mocha.cloud.job_status`` (the progress line while a run goes on) and the filter
+``mocha.cloud.mocha_metrics`` (plugins/filter/mocha_log.py, the metrics of a finished run), both used by the cifar10
+role.
 """
 
 import calendar

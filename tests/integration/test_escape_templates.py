@@ -40,7 +40,8 @@ def render(tmp_path, hdf5_dir, run_dir, dest, march="", environment=None):
     extra = {
         "repo": str(REPO), "out": str(out), "ansible_python_interpreter": sys.executable,
         "cifar10_hdf5_dir": hdf5_dir, "cifar10_run_dir": run_dir, "cifar10_batch_size": 100, "cifar10_backend": "cpu",
-        "cifar10_lr_stages": [[60000, 0.001]], "cifar10_max_iter": 70000, "cifar10_summary_interval": 200,
+        "cifar10_lr_stages": [[60000, 0.001]], "cifar10_momentum": 0.9, "cifar10_weight_decay": 0.004,
+        "cifar10_max_iter": 70000, "cifar10_summary_interval": 200,
         "cifar10_snapshot_interval": 5000, "cifar10_validation_interval": 1000, "cifar10_stop_timeout": 60,
         "cifar10_environment": environment or {"MOCHA_USE_NATIVE_EXT": "true"},
         "__julia_build_dest": dest, "julia_build_march": march, "julia_build_cpu_target": "", "julia_build_use_binarybuilder": True,
@@ -63,6 +64,7 @@ def test_templates_unchanged_for_ordinary_paths(tmp_path):
     jl = (out / "cifar10.jl").read_text()
     assert 'source="/var/lib/mocha-cifar10/data/hdf5/train.txt", batch_size=100, shuffle=true)' in jl
     assert 'load_from="/var/lib/mocha-cifar10/run/snapshots")' in jl
+    assert "regu_coef=0.004, mom_policy=MomPolicy.Fixed(0.9), lr_policy=lr_policy," in jl  # Mocha's example, as before
     assert 'Snapshot("/var/lib/mocha-cifar10/run/snapshots"), every_n_iter=5000)' in jl
     unit = (out / "cifar10.service").read_text()
     for line in ("Description=Mocha.jl CIFAR-10 training (mocha-cloud)", "WorkingDirectory=/var/lib/mocha-cifar10/run",

@@ -1,5 +1,4 @@
-"""The filters mocha.cloud.mocha_log_parse, mocha_progress and mocha_metrics: thin wrappers over module_utils/mocha_log.py
-that check their input."""
+"""The filter mocha.cloud.mocha_metrics: a thin wrapper over module_utils/mocha_log.py that checks its input."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -9,14 +8,15 @@ from conftest import FIXTURES
 TUTORIAL_GPU = (FIXTURES / "mocha-log" / "tutorial-gpu.log").read_text()
 
 
-def test_filters_validate_input():
-    assert mocha_log.mocha_progress(TUTORIAL_GPU, "70000")["iteration"] == 50400
-    assert "line" in mocha_log.mocha_progress(TUTORIAL_GPU, 70000)
+def test_filter_validates_input():
+    assert mocha_log.mocha_metrics(TUTORIAL_GPU, "70000")["iterations"] == 50400
     with pytest.raises(AnsibleFilterError, match="max_iter must be a whole number"):
-        mocha_log.mocha_progress(TUTORIAL_GPU, "lots")
+        mocha_log.mocha_metrics(TUTORIAL_GPU, "lots")
+    with pytest.raises(AnsibleFilterError, match="max_iter must be 1 or more"):
+        mocha_log.mocha_metrics(TUTORIAL_GPU, 0)
     with pytest.raises(AnsibleFilterError, match="must be text"):
-        mocha_log.mocha_log_parse(42)
-    assert set(mocha_log.FilterModule().filters()) == {"mocha_log_parse", "mocha_progress", "mocha_metrics"}
+        mocha_log.mocha_metrics(42, 70000)
+    assert set(mocha_log.FilterModule().filters()) == {"mocha_metrics"}  # the one a role uses
 
 
 def test_metrics_filter_adds_extra_fields_and_checks_them():
