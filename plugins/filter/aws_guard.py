@@ -29,8 +29,8 @@ def ssh_cidr(value):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def ec2_tag_vars(tags, instance_id=""):
-    result = aws_guard.ec2_tag_vars(dict(tags) if hasattr(tags, "keys") else {}, str(instance_id or ""))
+def ec2_tag_vars(tags, instance_id="", region=""):
+    result = aws_guard.ec2_tag_vars(dict(tags) if hasattr(tags, "keys") else {}, str(instance_id or ""), str(region or ""))
     for problem in result["refused"]:
         display.warning(problem)  # printed once per message, however often the inventory asks
     return result

@@ -25,6 +25,8 @@ import math
 import os
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_results
+
 # Ceilings of the settings that bound what a run can cost. Documented in docs/aws.md.
 LIMITS = {
     "max_hours": 168.0,     # one week; Mocha's CIFAR-10 run takes ~15 h on the CPU backend
@@ -304,7 +306,8 @@ def limit_problems(settings):
 
     Keys: max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
     public_key_file, extra_tags, run_id, project, key_name ('' = derived), users (list of SSH user names),
-    planned_hours (the run plan's hours, 0 or absent = not planned; checked against max_hours).
+    planned_hours (the run plan's hours, 0 or absent = not planned; checked against max_hours),
+    results_bucket ('' = derived), permissions_boundary ('' = none).
     A key that is absent is not checked.
     """
     if not isinstance(settings, dict):
@@ -321,6 +324,8 @@ def limit_problems(settings):
         ("project", lambda v: name_problem(v, "aws_gpu_instance_project")),
         ("key_name", lambda v: name_problem(v, "aws_gpu_instance_key_name") if v else None),
         ("users", users_problem),
+        ("results_bucket", lambda v: aws_results.bucket_name_problem(v) if v else None),
+        ("permissions_boundary", aws_results.boundary_problem),
     )
     for key, check in checks:
         if key in settings:
@@ -343,14 +348,16 @@ def limit_problems(settings):
 # ---------------------------------------------------------------------------------------------
 # EC2 tags read back by the inventory
 # ---------------------------------------------------------------------------------------------
-def ec2_tag_vars(tags, instance_id=""):
+def ec2_tag_vars(tags, instance_id="", region=""):
     """The connection values the inventory may take from an instance's tags, each checked.
 
-    Returns {'refused': [problems], 'user', 'run_id', 'expires_at', 'bastion', 'ssh_common_args'}; every value
-    is '' when its tag is absent or the host is refused. A host with any problem gets no value from its tags.
+    Returns {'refused': [problems], 'user', 'run_id', 'expires_at', 'bastion', 'ssh_common_args', 'results'}; every
+    value is '' ({} for results) when its tag is absent or the host is refused. A host with any problem gets no value
+    from its tags. results is {bucket, prefix, region} from the tags mocha-cloud:results-bucket and
+    mocha-cloud:results-prefix (the prefix exactly <project>/<run id>/ of the instance's own tags) and REGION.
     """
     tags = tags if isinstance(tags, dict) else {}
-    out = {"refused": [], "user": "", "run_id": "", "expires_at": "", "bastion": "", "ssh_common_args": ""}
+    out = {"refused": [], "user": "", "run_id": "", "expires_at": "", "bastion": "", "ssh_common_args": "", "results": {}}
     where = f"EC2 instance {instance_id}" if instance_id else "EC2 instance"
 
     def tag(key):
@@ -369,9 +376,11 @@ def ec2_tag_vars(tags, instance_id=""):
             parse_bastion(bastion)
         except GuardError:
             out["refused"].append(f"its tag {TAG_PREFIX}bastion {bastion!r} is not [user@]host[:port]")
+    results, problems = aws_results.results_from_tags(tags, region)
+    out["refused"].extend(problems)
     if out["refused"]:
         out["refused"] = [f"{where} left out of gpu_hosts: {p}" for p in out["refused"]]
         return out
     out.update(user=user, run_id=run_id, expires_at=expires, bastion=bastion,
-               ssh_common_args=f"-o ProxyJump={bastion}" if bastion else "")
+               ssh_common_args=f"-o ProxyJump={bastion}" if bastion else "", results=results)
     return out
