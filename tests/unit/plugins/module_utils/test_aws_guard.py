@@ -221,7 +221,7 @@ def test_good_tags_give_connection_values():
     out = aws_guard.ec2_tag_vars(dict(GOOD_TAGS, **{"mocha-cloud:ssh-key-file": "/etc/shadow"}), "i-1")
     assert out == {"refused": [], "user": "ubuntu", "run_id": "exp1", "expires_at": "2026-11-30T12:00:00Z",
                    "bastion": "ubuntu@bastion.example.org:2222",
-                   "ssh_common_args": "-o ProxyJump=ubuntu@bastion.example.org:2222"}
+                   "ssh_common_args": "-o ProxyJump=ubuntu@bastion.example.org:2222", "results": {}}
     assert "/etc/shadow" not in str(out)  # no path is ever taken from a tag
 
 
