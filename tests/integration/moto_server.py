@@ -1,7 +1,9 @@
-"""A moto server for the AWS integration tests: a stand-in for EC2, SSM and STS on 127.0.0.1.
+"""A moto server for the AWS integration tests: a stand-in for EC2, SSM, STS, S3 and IAM on 127.0.0.1.
 
 Started from the venv's ``moto_server`` on a free port, with instance-type and AMI validation on,
-stopped by its PID. ``aws_env`` builds the environment every subprocess gets: dummy credentials,
+stopped by its PID. One server answers every service (requirements-dev.txt installs moto's extras for each); S3 is
+reached path-style at the same endpoint. moto is started through moto_launcher.py, which reads the TLS condition of
+S3 bucket policies as S3 does for a client on TLS (moto denies every object request under such a policy). ``aws_env`` builds the environment every subprocess gets: dummy credentials,
 the endpoint forced to the fake, credential/config files pointed at empty files, IMDS disabled and
 every other HTTP(S) destination sent to a closed local port (so nothing can reach real AWS).
 """
@@ -26,11 +28,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def moto_server_binary() -> str:
-    candidate = Path(sys.executable).with_name("moto_server")
-    if not candidate.exists():
+LAUNCHER = Path(__file__).with_name("moto_launcher.py")
+
+
+def moto_server_argv() -> list:
+    """moto's server, through the launcher that reads S3 bucket policies' TLS condition as S3 does (see its docstring)."""
+    if not Path(sys.executable).with_name("moto_server").exists():
         raise RuntimeError(f"moto_server not found next to {sys.executable}: run ./scripts/setup --dev")
-    return str(candidate)
+    return [sys.executable, str(LAUNCHER)]
 
 
 class FakeAws:
@@ -48,7 +53,7 @@ class FakeAws:
         env.update(MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true", MOTO_ENABLE_AMI_VALIDATION="true")
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, local binary
-                [moto_server_binary(), "-H", "127.0.0.1", "-p", str(self.port)],
+                moto_server_argv() + ["-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         deadline = time.monotonic() + timeout

@@ -58,7 +58,8 @@ def recap(out):
 
 
 def live(aws):
-    """Everything of ours or not that is still there: live instances, non-default SGs, key pairs, templates."""
+    """Everything of ours or not that is still there: live instances, non-default SGs, key pairs, templates, buckets,
+    IAM roles and instance profiles."""
     ec2 = aws.client("ec2")
     instances = [
         i for r in ec2.describe_instances(
@@ -68,7 +69,11 @@ def live(aws):
     groups = [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"]
     keys = ec2.describe_key_pairs()["KeyPairs"]
     templates = ec2.describe_launch_templates()["LaunchTemplates"]
-    return {"instances": instances, "groups": groups, "keys": keys, "templates": templates}
+    buckets = aws.client("s3").list_buckets()["Buckets"]
+    roles = aws.client("iam").list_roles()["Roles"]
+    profiles = aws.client("iam").list_instance_profiles()["InstanceProfiles"]
+    return {"instances": instances, "groups": groups, "keys": keys, "templates": templates, "buckets": buckets,
+            "roles": roles, "profiles": profiles}
 
 
 def assert_nothing_left(aws):
@@ -131,6 +136,7 @@ def test_provision_inventory_teardown(aws):
     assert dry.returncode == 0, dry.stdout[-4000:]
     assert recap(dry.stdout)["changed"] >= 2 and "Would launch 1 x g4dn.xlarge" in dry.stdout
     assert len(live(aws)["instances"]) == 1 and len(live(aws)["groups"]) == 1  # only the bystanders
+    assert not live(aws)["buckets"] and not live(aws)["roles"] and not live(aws)["profiles"]
     assert not (aws.tmp / "keys").exists()
 
     out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="it1"))
@@ -200,6 +206,9 @@ def test_provision_inventory_teardown(aws):
     assert [i["InstanceId"] for i in left["instances"]] == [bystander_id]
     assert [g["GroupId"] for g in left["groups"]] == [bystander_sg]
     assert [k["KeyName"] for k in left["keys"]] == ["someone-else"]
+    # The run's role and instance profile went, and the results bucket with them: it held nothing, no run is left.
+    assert not left["roles"] and not left["profiles"] and not left["buckets"], left
+    assert "instance profile mocha-cloud-it1, role mocha-cloud-it1, bucket mocha-cloud-results-123456789012-us-east-1" in down.stdout
 
     # Idempotent: nothing more to remove, nothing changed.
     down_again = run_playbook("playbooks/teardown.yml", aws.env, {})
@@ -224,8 +233,10 @@ def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o1777)
+    # ... and has no results bucket of its own (aws_gpu_instance_results_bucket_enabled: false): no instance profile.
     other = run_playbook("playbooks/provision.yml", aws.env,
-                         base_vars(tmp_path, aws_gpu_instance_run_id="keep", aws_gpu_instance_private_key_dir=str(shared)))
+                         base_vars(tmp_path, aws_gpu_instance_run_id="keep", aws_gpu_instance_private_key_dir=str(shared),
+                                   aws_gpu_instance_results_bucket_enabled=False))
     assert other.returncode == 0, other.stdout[-4000:]
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
     assert stat.S_IMODE((shared / "mocha-cloud-keep.pem").stat().st_mode) == 0o600
@@ -235,6 +246,14 @@ def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
     assert {tags(i)["mocha-cloud:ansible-user"] for i in ours} == {"ubuntu"}
     assert {i["ImageId"] for i in ours} == {UBUNTU_DLAMI}
     assert all("mocha-cloud:ssh-key-file" not in tags(i) for i in ours)  # imported key: no private key here
+    # Spot path: the run's instance profile is in the launch template and on every instance.
+    profile = "arn:aws:iam::123456789012:instance-profile/mocha-cloud/mocha-cloud/mocha-cloud-spot1"
+    assert {i["IamInstanceProfile"]["Arn"] for i in ours} == {profile}
+    (template,) = live(aws)["templates"]
+    data = aws.client("ec2").describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"])
+    assert [v["LaunchTemplateData"]["IamInstanceProfile"] for v in data["LaunchTemplateVersions"]] == [{"Arn": profile}]
+    (kept,) = [i for i in live(aws)["instances"] if tags(i).get("mocha-cloud:run-id") == "keep"]
+    assert "IamInstanceProfile" not in kept and "mocha-cloud:results-bucket" not in tags(kept)
     (key,) = aws.client("ec2").describe_key_pairs(KeyNames=["mocha-cloud-spot1"])["KeyPairs"]
     assert key["KeyName"] == "mocha-cloud-spot1"
     (group,) = [g for g in live(aws)["groups"] if g["GroupName"] == "mocha-cloud-spot1"]
@@ -247,7 +266,10 @@ def test_two_spot_instances_ubuntu_imported_key_one_run_teardown(aws, tmp_path):
     assert {tags(i)["mocha-cloud:run-id"] for i in left["instances"]} == {"keep"}
     assert [g["GroupName"] for g in left["groups"]] == ["mocha-cloud-keep"]
     assert [k["KeyName"] for k in left["keys"]] == ["mocha-cloud-keep"]
-    assert not left["templates"]
+    assert not left["templates"] and not left["roles"] and not left["profiles"]
+    # The bucket stays while another run of the project is still up, and the play says so.
+    assert [b["Name"] for b in left["buckets"]] == ["mocha-cloud-results-123456789012-us-east-1"]
+    assert "bucket mocha-cloud-results-123456789012-us-east-1 kept: runs keep of mocha-cloud still use it" in " ".join(down.stdout.split())
 
 
 NEGATIVE = {
@@ -298,6 +320,10 @@ LIMITS = {
     "run id with a newline": ({"aws_gpu_instance_run_id": "exp1\n"}, r"aws_gpu_instance_run_id must be 1-63 letters"),
     "reserved extra tag": ({"aws_gpu_instance_extra_tags": {"mocha-cloud:bastion": "x"}},
                            r"aws_gpu_instance_extra_tags may not set mocha-cloud:bastion"),
+    "dotted results bucket": ({"aws_gpu_instance_results_bucket": "results.example.org"},
+                              r"aws_gpu_instance_results_bucket 'results\.example\.org' contains a dot"),
+    "boundary that is not a policy": ({"aws_gpu_instance_permissions_boundary": "arn:aws:iam::123456789012:role/admin"},
+                                      r"aws_gpu_instance_permissions_boundary must be the ARN of an IAM managed policy"),
 }
 
 
@@ -435,6 +461,9 @@ def test_failure_mid_provision_removes_what_the_run_made(aws, tmp_path):
     flat = " ".join(out.stdout.split())
     assert "Provisioning failed at 'Provision | Key pair" in flat, out.stdout[-4000:]
     assert "security group mocha-cloud-default" in flat
+    # The results bucket, role and instance profile it had made before the key pair failed went too.
+    assert ("instance profile mocha-cloud-default, role mocha-cloud-default, bucket mocha-cloud-results-123456789012-us-east-1."
+            in flat), flat[-3000:]
     assert_nothing_left(aws)
 
 

@@ -184,7 +184,10 @@ def aws_leftovers(moto):
             if i["State"]["Name"] not in ("terminated", "shutting-down")]
     sgs = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
     keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
-    return {"instances": live, "security_groups": sgs, "key_pairs": keys}
+    iam = moto.client("iam")
+    roles = [r["RoleName"] for r in iam.list_roles(PathPrefix="/mocha-cloud/")["Roles"]]
+    profiles = [p["InstanceProfileName"] for p in iam.list_instance_profiles(PathPrefix="/mocha-cloud/")["InstanceProfiles"]]
+    return {"instances": live, "security_groups": sgs, "key_pairs": keys, "run_roles": roles, "instance_profiles": profiles}
 
 
 def main():
