@@ -3,9 +3,9 @@
 Started from the venv's ``moto_server`` on a free port, with instance-type and AMI validation on,
 stopped by its PID. One server answers every service (requirements-dev.txt installs moto's extras for each); S3 is
 reached path-style at the same endpoint. moto is started through moto_launcher.py, which reads the TLS condition of
-S3 bucket policies as S3 does for a client on TLS (moto denies every object request under such a policy). ``aws_env`` builds the environment every subprocess gets: dummy credentials,
-the endpoint forced to the fake, credential/config files pointed at empty files, IMDS disabled and
-every other HTTP(S) destination sent to a closed local port (so nothing can reach real AWS).
+S3 bucket policies as S3 does for a client on TLS (moto denies every object request under such a policy).
+``aws_env`` builds the environment every subprocess gets: dummy credentials, the endpoint forced to the fake,
+credential/config files pointed at empty files, IMDS disabled and every other HTTP(S) destination sent to a closed local port (so nothing can reach real AWS).
 """
 
 import json
