@@ -17,8 +17,8 @@ description:
     state reason (C(Server.SpotInstanceTermination) for a spot interruption, C(Client.InstanceInitiatedShutdown) for
     the self-destruct timer, C(Client.UserInitiatedShutdown) for a teardown), launch time and end time.
   - With I(bucket), the prefixes C(<project>/<run id>/) in the results bucket, the objects under each, and the state
-    marker C(<project>/<run id>/state.json) the training host writes
-    (C({"state": "running|interrupted|finished|failed", "iteration": N, "updated_at": ...})), read as untrusted input.
+    marker C(<project>/<run id>/state.json) the training host writes (a JSON object with C(state), one of running,
+    interrupted, finished or failed, C(iteration) and C(updated_at)), read as untrusted input.
   - The IAM roles on the project's path C(/mocha-cloud/<project>/) and each run's role and instance profile
     C(<project>-<run id>); only those tagged with the project (and, for roles, the run id their name is made from)
     count as the project's.
