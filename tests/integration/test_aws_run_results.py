@@ -5,8 +5,8 @@ run discovery (mocha.cloud.aws_gpu_runs_info) and the inventory's results locati
 moto stands in for S3 and IAM as it does for EC2. It enforces a bucket policy's Deny on object requests (through
 moto_launcher.py, which reads the TLS condition as S3 does for a client on TLS; the first test below shows both
 sides). What it does not do, and so what these tests cannot show: it does not evaluate IAM policies of roles (the
-role's prefix-only policy is checked as a document, here and in tests/unit/test_aws_results.py), it makes a new
-instance profile usable at once (AWS takes seconds: the role retries the launch), and it cannot end an instance with
+role's prefix-only policy is checked as a document, here and in tests/unit/plugins/module_utils/test_aws_results.py),
+it makes a new instance profile usable at once (AWS takes seconds: the role retries the launch), and it cannot end an instance with
 a spot interruption (the verdict for one is unit-tested with EC2's answer as fixed data).
 """
 
