@@ -187,7 +187,9 @@ def aws_leftovers(moto):
     iam = moto.client("iam")
     roles = [r["RoleName"] for r in iam.list_roles(PathPrefix="/mocha-cloud/")["Roles"]]
     profiles = [p["InstanceProfileName"] for p in iam.list_instance_profiles(PathPrefix="/mocha-cloud/")["InstanceProfiles"]]
-    return {"instances": live, "security_groups": sgs, "key_pairs": keys, "run_roles": roles, "instance_profiles": profiles}
+    buckets = [b["Name"] for b in moto.client("s3").list_buckets()["Buckets"]]  # the results bucket goes when empty
+    return {"instances": live, "security_groups": sgs, "key_pairs": keys, "run_roles": roles, "instance_profiles": profiles,
+            "buckets": buckets}
 
 
 def main():
