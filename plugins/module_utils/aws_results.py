@@ -433,6 +433,16 @@ def _code(exc):
     return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code", "")
 
 
+def _iam_get(call, key, **kwargs):
+    """The KEY of an IAM get_* answer, or None when the entity does not exist (other errors are raised)."""
+    try:
+        return call(aws_retry=True, **kwargs)[key]
+    except ClientError as exc:
+        if _code(exc) == "NoSuchEntity":
+            return None
+        raise
+
+
 def _pages(call, tokens, **kwargs):
     """Every page of a paginated call; TOKENS maps each request parameter to the response field that carries it."""
     while True:
@@ -540,12 +550,9 @@ def iam_role_state(iam, name, project):
     """{name, exists, ours, arn, path, run_id, tags, inline_policies, managed_policies} of one role."""
     out = {"name": name, "exists": False, "ours": False, "arn": "", "path": "", "run_id": "", "tags": {},
            "inline_policies": [], "managed_policies": []}
-    try:
-        role = iam.get_role(RoleName=name, aws_retry=True)["Role"]
-    except ClientError as exc:
-        if _code(exc) == "NoSuchEntity":
-            return out
-        raise
+    role = _iam_get(iam.get_role, "Role", RoleName=name)
+    if role is None:
+        return out
     tags = {t["Key"]: t["Value"] for t in role.get("Tags") or []}
     out.update(exists=True, arn=role.get("Arn", ""), path=role.get("Path", ""), tags=tags,
                run_id=tags.get(TAG_PREFIX + "run-id", ""))
@@ -561,12 +568,9 @@ def iam_role_state(iam, name, project):
 def iam_profile_state(iam, name, project):
     """{name, exists, ours, arn, roles, tags} of one instance profile."""
     out = {"name": name, "exists": False, "ours": False, "arn": "", "roles": [], "tags": {}}
-    try:
-        profile = iam.get_instance_profile(InstanceProfileName=name, aws_retry=True)["InstanceProfile"]
-    except ClientError as exc:
-        if _code(exc) == "NoSuchEntity":
-            return out
-        raise
+    profile = _iam_get(iam.get_instance_profile, "InstanceProfile", InstanceProfileName=name)
+    if profile is None:
+        return out
     tags = {t["Key"]: t["Value"] for t in profile.get("Tags") or []}
     out.update(exists=True, arn=profile.get("Arn", ""), tags=tags, roles=[r.get("RoleName") for r in profile.get("Roles", [])])
     out["ours"] = tags.get(TAG_PREFIX + "project") == project and profile.get("Path") == iam_path(project)
