@@ -65,7 +65,7 @@ notes:
   - Calls EC2 DescribeInstances; S3 HeadBucket, GetBucketTagging, GetBucketVersioning, ListObjectsV2,
     ListObjectVersions (versioned buckets only) and GetObject (the markers); IAM GetRole, ListRolePolicies,
     ListAttachedRolePolicies, GetInstanceProfile and, without I(run_id), ListRoles.
-  - A bucket that is not tagged C(mocha-cloud:project=<project>) is reported (RV(bucket.ours) false) but not read.
+  - A bucket that is not tagged C(mocha-cloud:project=<project>) is reported (C(ours) false in RV(bucket)) but not read.
   - AWS calls are retried with jittered backoff when throttled.
 seealso:
   - module: mocha.cloud.aws_gpu_quota
@@ -96,7 +96,7 @@ runs:
       description: finished, running, failed, stopped, interrupted or vanished (see the description).
       type: str
       sample: interrupted
-    reason: {description: Why, in one sentence., type: str}
+    reason: {description: "Why, in one sentence.", type: str}
     instances:
       description: The run's instances, oldest first.
       type: list
@@ -110,17 +110,17 @@ runs:
         state_reason_code: {description: EC2 state reason code., type: str, sample: Server.SpotInstanceTermination}
         state_reason_message: {description: EC2 state reason message., type: str}
         state_transition_reason: {description: EC2 state transition reason., type: str}
-        launch_time: {description: Launch time (UTC, C(YYYY-MM-DDTHH:MM:SSZ))., type: str}
-        end_time: {description: When it stopped or ended, from the transition reason; empty when unknown., type: str}
+        launch_time: {description: "Launch time (UTC, C(YYYY-MM-DDTHH:MM:SSZ)).", type: str}
+        end_time: {description: "When it stopped or ended, from the transition reason; empty when unknown.", type: str}
         run_id: {description: The run-id tag., type: str}
         project: {description: The project tag., type: str}
-    live_instances: {description: Ids of the instances not ended (pending, running, stopping, stopped)., type: list, elements: str}
+    live_instances: {description: "Ids of the instances not ended (pending, running, stopping, stopped).", type: list, elements: str}
     interruptions: {description: Instances ended by a spot interruption., type: int}
     marker:
       description: The parsed state.json (state, iteration, updated_at), or null.
       type: dict
     marker_error: {description: Why state.json could not be used; empty when it was or there was none., type: str}
-    prefix: {description: The run's prefix in the bucket, C(<project>/<run id>/)., type: str}
+    prefix: {description: "The run's prefix in the bucket, C(<project>/<run id>/).", type: str}
     objects: {description: Current objects under the prefix (0 without a bucket)., type: int}
     bytes: {description: Their size in bytes., type: int}
     role:
