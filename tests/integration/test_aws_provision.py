@@ -439,6 +439,7 @@ def test_newcomer_without_credentials_gets_the_way_forward_first(aws):
     assert len(errors) == 1 and "AWS credentials do not work" in errors[0], errors
     flat = " ".join(out.stdout.split())
     assert "export AWS_PROFILE" in flat and "inventory/onprem.yml" in flat and "inventory/localhost.yml" in flat, flat[-3000:]
+    assert "Run plan" not in flat  # stopped before the plan: nothing after the check helps without credentials
     assert "Configure the GPU hosts" not in flat  # stopped before the configure phase
     assert_nothing_left(aws)
 
