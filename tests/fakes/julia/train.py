@@ -14,7 +14,8 @@ Mocha's solver, it:
     "20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698"), a made-up but plausible
     objective and test accuracy, and writes snapshot files at the snapshot interval, in place like JLD
     (a 512-byte user block, the HDF5 signature, then JSON instead of real HDF5 data).
-Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run;
+Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run
+(FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
 FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
 """
 
@@ -255,7 +256,7 @@ def main(argv):
             with open(os.path.join(snap_dir, name), "wb") as handle:
                 handle.write(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0"))
                 handle.flush()
-                time.sleep(pace * 2)
+                time.sleep(float(os.environ.get("FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS", "0")))  # widen the half-written window
                 handle.write(b"\x89HDF\r\n\x1a\n")
                 handle.write(json.dumps({"fake": True, "iter": it,
                                          "note": "FAKE snapshot from tests/fakes/julia/train.py"}).encode())
