@@ -14,10 +14,6 @@ directory may be half written while the run goes on. The rule used here:
 So while the run goes on, the newest complete snapshot is the second newest file; once it ends, the newest.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import os
 import re
@@ -83,15 +79,15 @@ def newest_complete(directory, running):
 
 def check_snapshot(path, sha256):
     """None when path exists, has the expected sha256 and an HDF5 signature; else a message saying what to do."""
-    fix = ("Delete {state} to start the run over, or restore another good snapshot there with its sha256 in "
-           "state.json.").format(state=os.path.dirname(path) or ".")
+    fix = (f"Delete {os.path.dirname(path) or '.'} to start the run over, or restore another good snapshot there with "
+           "its sha256 in state.json.")
     if not os.path.isfile(path):
-        return "Snapshot {0} named in state.json is missing. {1}".format(path, fix)
+        return f"Snapshot {path} named in state.json is missing. {fix}"
     if not SNAPSHOT_NAME.match(os.path.basename(path)):
-        return "{0} is not named snapshot-NNNNNN.jld. {1}".format(path, fix)
+        return f"{path} is not named snapshot-NNNNNN.jld. {fix}"
     actual = sha256_file(path)
     if actual != (sha256 or "").lower():
-        return "Snapshot {0} is corrupt: sha256 {1}, state.json says {2}. {3}".format(path, actual, sha256, fix)
+        return f"Snapshot {path} is corrupt: sha256 {actual}, state.json says {sha256}. {fix}"
     if hdf5_signature_offset(path) is None:
-        return "Snapshot {0} is corrupt: no HDF5 signature (not a JLD file). {1}".format(path, fix)
+        return f"Snapshot {path} is corrupt: no HDF5 signature (not a JLD file). {fix}"
     return None

@@ -85,10 +85,10 @@ skipped:
   elements: dict
 """
 
-import os
+import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (  # noqa: E402
     SNAPSHOT_NAME,
     check_snapshot,
     newest_complete,

@@ -222,7 +222,7 @@ def main(argv):
             handle.seek(512)
             if handle.read(8) != b"\x89HDF\r\n\x1a\n":
                 fail(f"{snap} is not a JLD (HDF5) file")  # as Mocha's load_snapshot fails on a truncated file
-        log("Loading existing model from {}".format(snap))
+        log(f"Loading existing model from {snap}")
     snap_dir = cfg["snapshot_dir"]
     if snap_dir:
         if os.path.isdir(snap_dir):
