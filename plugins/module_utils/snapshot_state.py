@@ -57,24 +57,24 @@ def list_snapshots(directory):
 def newest_complete(directory, running):
     """The newest complete snapshot in directory under the rule above.
 
-    Returns {'snapshot': name or None, 'iteration', 'path', 'size', 'sha256', 'mtime', 'skipped': [{'name', 'reason'}]}.
+    Returns {'snapshot': name or None, 'iteration', 'path', 'size', 'sha256', 'mtime', 'passed_over': [{'name', 'reason'}]}.
     """
     snaps = list_snapshots(directory)
-    skipped = []
+    passed_over = []
     for pos in range(len(snaps) - 1, -1, -1):
         it, name = snaps[pos]
         path = os.path.join(directory, name)
         if running and pos == len(snaps) - 1:
-            skipped.append({"name": name, "reason": "newest snapshot while the run goes on (may still be written)"})
+            passed_over.append({"name": name, "reason": "newest snapshot while the run goes on (may still be written)"})
             continue
         if hdf5_signature_offset(path) is None:
-            skipped.append({"name": name, "reason": "no HDF5 signature (truncated or not a JLD file)"})
+            passed_over.append({"name": name, "reason": "no HDF5 signature (truncated or not a JLD file)"})
             continue
         st = os.stat(path)
         return {"snapshot": name, "iteration": it, "path": path, "size": st.st_size, "sha256": sha256_file(path),
-                "mtime": int(st.st_mtime), "skipped": skipped}
+                "mtime": int(st.st_mtime), "passed_over": passed_over}
     return {"snapshot": None, "iteration": None, "path": None, "size": None, "sha256": None, "mtime": None,
-            "skipped": skipped}
+            "passed_over": passed_over}
 
 
 def check_snapshot(path, sha256):

@@ -78,8 +78,8 @@ mtime:
   description: Its modification time, seconds since the epoch.
   returned: with dir
   type: int
-skipped:
-  description: Newer snapshot files not taken, each with the reason.
+passed_over:
+  description: Newer snapshot files not taken, each with the reason (not named C(skipped), which Ansible reads as a skipped task).
   returned: with dir
   type: list
   elements: dict

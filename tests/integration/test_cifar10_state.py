@@ -60,6 +60,7 @@ def test_ship_then_restore_elsewhere_then_refuse_corrupt(tmp_path):
 
     rc, flat = play(tmp_path, ["state"], ship)
     assert rc == 0, flat[-3000:]
+    assert re.search(r"State \| Find the newest complete snapshot\] \*+ ok: \[localhost\]", flat), flat[-3000:]
     # Running: the newest (snapshot-000300, half written) is skipped, and so the newest complete is snapshot-000200.
     kept = json.loads((state / "state.json").read_text())
     assert kept["snapshot"] == "snapshot-000200.jld" and kept["iteration"] == 200 and kept["run_id"] == "r1"

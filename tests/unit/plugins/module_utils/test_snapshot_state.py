@@ -44,7 +44,7 @@ def test_newest_skipped_while_running_taken_when_ended(tmp_path):
     running = newest_complete(str(tmp_path), running=True)
     assert running["snapshot"] == "snapshot-000100.jld"
     assert running["iteration"] == 100
-    assert [s["name"] for s in running["skipped"]] == ["snapshot-000200.jld"]
+    assert [s["name"] for s in running["passed_over"]] == ["snapshot-000200.jld"]
     ended = newest_complete(str(tmp_path), running=False)
     assert ended["snapshot"] == "snapshot-000200.jld"
     assert ended["sha256"] == hashlib.sha256((tmp_path / "snapshot-000200.jld").read_bytes()).hexdigest()
@@ -55,7 +55,7 @@ def test_truncated_snapshot_never_chosen(tmp_path):
     (tmp_path / "snapshot-000200.jld").write_bytes(b"Julia data file (HDF5)")  # half written, run died
     ended = newest_complete(str(tmp_path), running=False)
     assert ended["snapshot"] == "snapshot-000100.jld"
-    assert "no HDF5 signature" in ended["skipped"][0]["reason"]
+    assert "no HDF5 signature" in ended["passed_over"][0]["reason"]
 
 
 def test_no_snapshot(tmp_path):
