@@ -12,8 +12,10 @@ Mocha's solver, it:
   - resumes from the newest snapshot-NNNNNN.jld in the load_from directory;
   - prints Mocha-style log lines (the Logging.jl format of Mocha's tutorial docs:
     "20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698"), a made-up but plausible
-    objective and test accuracy, and writes snapshot files (JSON, not JLD) at the snapshot interval.
-Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run;
+    objective and test accuracy, and writes snapshot files at the snapshot interval, in place like JLD
+    (a 512-byte user block, the HDF5 signature, then JSON instead of real HDF5 data).
+Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run
+(FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
 FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
 """
 
@@ -215,7 +217,12 @@ def main(argv):
     latest = latest_snapshot(cfg["load_from"])
     if latest:
         start = latest[0]
-        log("Loading existing model from {}".format(os.path.join(cfg["load_from"], latest[1])))
+        snap = os.path.join(cfg["load_from"], latest[1])
+        with open(snap, "rb") as handle:
+            handle.seek(512)
+            if handle.read(8) != b"\x89HDF\r\n\x1a\n":
+                fail(f"{snap} is not a JLD (HDF5) file")  # as Mocha's load_snapshot fails on a truncated file
+        log(f"Loading existing model from {snap}")
     snap_dir = cfg["snapshot_dir"]
     if snap_dir:
         if os.path.isdir(snap_dir):
@@ -244,10 +251,15 @@ def main(argv):
         if snap_dir and it % cfg["snapshot_every"] == 0:
             name = f"snapshot-{it:06d}.jld"
             log(f"Saving snapshot to {name}...")
-            tmp = os.path.join(snap_dir, "." + name + ".tmp")
-            with open(tmp, "w") as handle:
-                json.dump({"fake": True, "iter": it, "note": "FAKE snapshot from tests/fakes/julia/train.py"}, handle)
-            os.replace(tmp, os.path.join(snap_dir, name))
+            # Like JLD: written in place (a reader may see it half written), a 512-byte user block, then the
+            # HDF5 signature, then the data (here JSON, not real HDF5).
+            with open(os.path.join(snap_dir, name), "wb") as handle:
+                handle.write(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0"))
+                handle.flush()
+                time.sleep(float(os.environ.get("FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS", "0")))  # widen the half-written window
+                handle.write(b"\x89HDF\r\n\x1a\n")
+                handle.write(json.dumps({"fake": True, "iter": it,
+                                         "note": "FAKE snapshot from tests/fakes/julia/train.py"}).encode())
             for layer in ("conv1", "conv2", "conv3", "ip1"):
                 log(f"Saving parameters for layer {layer}", "DEBUG")
         if it % cfg["validation_every"] == 0:

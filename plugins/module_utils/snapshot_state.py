@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Which Mocha snapshot is complete, and whether a snapshot file can be trusted.
+
+Mocha writes snapshot-NNNNNN.jld in place (JLD opens the file and fills it), so the newest file in the snapshot
+directory may be half written while the run goes on. The rule used here:
+
+- a snapshot is complete when a newer snapshot exists, or when the run has ended (not running);
+- and it must carry the HDF5 signature (a JLD file is HDF5) at one of the offsets HDF5 allows for it: 0, 512,
+  1024, 2048, ... (JLD writes a 512-byte user block first, so its signature is at 512).
+
+So while the run goes on, the newest complete snapshot is the second newest file; once it ends, the newest.
+"""
+
+import hashlib
+import os
+import re
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SNAPSHOT_NAME = re.compile(r"^snapshot-(?P<iter>\d+)\.jld$")
+
+
+def hdf5_signature_offset(path):
+    """The offset of the HDF5 signature in path (0, 512, 1024, 2048, ...), or None when there is none."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        offset = 0
+        while offset + len(HDF5_SIGNATURE) <= size:
+            handle.seek(offset)
+            if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+                return offset
+            offset = 512 if offset == 0 else offset * 2
+    return None
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_snapshots(directory):
+    """[(iteration, name)] of the snapshot files in directory, oldest first ([] when there is no directory)."""
+    found = []
+    if directory and os.path.isdir(directory):
+        for name in os.listdir(directory):
+            m = SNAPSHOT_NAME.match(name)
+            if m and os.path.isfile(os.path.join(directory, name)):
+                found.append((int(m.group("iter")), name))
+    return sorted(found)
+
+
+def newest_complete(directory, running):
+    """The newest complete snapshot in directory under the rule above.
+
+    Returns {'snapshot': name or None, 'iteration', 'path', 'size', 'sha256', 'mtime', 'passed_over': [{'name', 'reason'}]}.
+    """
+    snaps = list_snapshots(directory)
+    passed_over = []
+    for pos in range(len(snaps) - 1, -1, -1):
+        it, name = snaps[pos]
+        path = os.path.join(directory, name)
+        if running and pos == len(snaps) - 1:
+            passed_over.append({"name": name, "reason": "newest snapshot while the run goes on (may still be written)"})
+            continue
+        if hdf5_signature_offset(path) is None:
+            passed_over.append({"name": name, "reason": "no HDF5 signature (truncated or not a JLD file)"})
+            continue
+        st = os.stat(path)
+        return {"snapshot": name, "iteration": it, "path": path, "size": st.st_size, "sha256": sha256_file(path),
+                "mtime": int(st.st_mtime), "passed_over": passed_over}
+    return {"snapshot": None, "iteration": None, "path": None, "size": None, "sha256": None, "mtime": None,
+            "passed_over": passed_over}
+
+
+def check_snapshot(path, sha256):
+    """None when path exists, has the expected sha256 and an HDF5 signature; else a message saying what to do."""
+    fix = (f"Delete {os.path.dirname(path) or '.'} to start the run over, or restore another good snapshot there with "
+           "its sha256 in state.json.")
+    if not os.path.isfile(path):
+        return f"Snapshot {path} named in state.json is missing. {fix}"
+    if not SNAPSHOT_NAME.match(os.path.basename(path)):
+        return f"{path} is not named snapshot-NNNNNN.jld. {fix}"
+    actual = sha256_file(path)
+    if actual != (sha256 or "").lower():
+        return f"Snapshot {path} is corrupt: sha256 {actual}, state.json says {sha256}. {fix}"
+    if hdf5_signature_offset(path) is None:
+        return f"Snapshot {path} is corrupt: no HDF5 signature (not a JLD file). {fix}"
+    return None

@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+---
+module: snapshot_state
+short_description: Find the newest complete Mocha snapshot, or check a snapshot against its sha256
+version_added: "0.1.0"
+description:
+  - With O(dir), finds the newest complete C(snapshot-NNNNNN.jld) in a Mocha snapshot directory and returns its
+    name, iteration, size, sha256 and modification time. A snapshot is complete when a newer one exists or the run
+    has ended (O(running=false)), and it carries the HDF5 signature at offset 0, 512, 1024, 2048, ... (a JLD file is
+    HDF5 with a 512-byte user block). While the run goes on, the newest file may still be written and is skipped.
+  - With O(path) and O(sha256), checks that the snapshot has that sha256 and an HDF5 signature, and fails with a
+    message naming the file and what to do when it does not.
+  - It changes nothing.
+author:
+  - mocha-cloud contributors (@mocha-cloud)
+options:
+  dir:
+    description: The snapshot directory to look in.
+    type: path
+  running:
+    description: Whether the run that writes the snapshots still goes on.
+    type: bool
+    default: true
+  path:
+    description: A snapshot to check (with O(sha256)).
+    type: path
+  sha256:
+    description: The sha256 O(path) must have.
+    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Find the newest complete snapshot of a run that goes on
+  mocha.cloud.snapshot_state:
+    dir: /var/lib/mocha-cifar10/run/snapshots
+    running: true
+
+- name: Check a snapshot kept on the controller
+  mocha.cloud.snapshot_state:
+    path: artifacts/20261201T080000Z/state/snapshot-000400.jld
+    sha256: 0f3c...
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+snapshot:
+  description: The newest complete snapshot's file name (null when there is none), or the checked file's name.
+  returned: always
+  type: str
+iteration:
+  description: Its iteration.
+  returned: always
+  type: int
+size:
+  description: Its size in bytes.
+  returned: with dir
+  type: int
+sha256:
+  description: Its sha256.
+  returned: always
+  type: str
+mtime:
+  description: Its modification time, seconds since the epoch.
+  returned: with dir
+  type: int
+passed_over:
+  description: Newer snapshot files not taken, each with the reason (not named C(skipped), which Ansible reads as a skipped task).
+  returned: with dir
+  type: list
+  elements: dict
+"""
+
+import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (  # noqa: E402
+    SNAPSHOT_NAME,
+    check_snapshot,
+    newest_complete,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type="path"),
+            running=dict(type="bool", default=True),
+            path=dict(type="path"),
+            sha256=dict(type="str"),
+        ),
+        mutually_exclusive=[("dir", "path")],
+        required_one_of=[("dir", "path")],
+        required_together=[("path", "sha256")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p["dir"]:
+        result = newest_complete(p["dir"], p["running"])
+        result.pop("path")
+        module.exit_json(changed=False, **result)
+    problem = check_snapshot(p["path"], p["sha256"])
+    if problem:
+        module.fail_json(msg=problem)
+    m = SNAPSHOT_NAME.match(os.path.basename(p["path"]))
+    module.exit_json(changed=False, snapshot=os.path.basename(p["path"]), iteration=int(m.group("iter")),
+                     sha256=p["sha256"].lower())
+
+
+if __name__ == "__main__":
+    main()
