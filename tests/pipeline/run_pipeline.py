@@ -240,7 +240,9 @@ def main():
                 changed = {h: r["changed"] for h, r in hosts.items()}
                 check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")
 
-        host_dirs = [p for p in (work / "artifacts").iterdir() if p.is_dir()] if (work / "artifacts").is_dir() else []
+        # artifacts/<host>/<run id>/ holds the results; artifacts/<run id>/state/ the run's state, kept by run id.
+        tops = [p for p in (work / "artifacts").iterdir() if p.is_dir()] if (work / "artifacts").is_dir() else []
+        host_dirs = [p for p in tops if not (p / "state").is_dir()]
         check(len(host_dirs) == 1, f"artifacts for one host: {[p.name for p in host_dirs]}")
         run_dirs = [p for p in host_dirs[0].iterdir() if p.is_dir()]
         check(len(run_dirs) >= 1, f"a run directory under {host_dirs[0]}")
@@ -250,6 +252,13 @@ def main():
         check(int(metrics.get("iterations", 0)) == args.max_iter, f"metrics.json shows {args.max_iter} iterations: {metrics.get('iterations')}")
         for name in ("learning_curve.png", "report.md"):
             check((run_dirs[0] / name).is_file(), f"{name} on the controller")
+        kept = work / "artifacts" / run_dirs[0].name / "state" / "state.json"
+        check(kept.is_file(), f"the run's state kept on the controller: {kept}")
+        state = json.loads(kept.read_text())
+        fetched = sorted(p.name for p in run_dirs[0].glob("snapshot-*.jld"))
+        check(state.get("run_id") == run_dirs[0].name and fetched == [state.get("snapshot")]
+              and (kept.parent / str(state.get("snapshot"))).is_file(),
+              f"state.json names the run and the final snapshot brought home: {state.get('run_id')}, {state.get('snapshot')} vs {fetched}")
 
         down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
         print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
