@@ -30,7 +30,8 @@ for r in "${roles[@]}"; do
   if [ -f "molecule/$r/prepare.yml" ] && ! molecule prepare -s "$r" >"$logs/$r.prepare" 2>&1; then
     echo "$r: prepare failed (see $logs/$r.prepare)"; status=1; molecule destroy -s "$r" >/dev/null 2>&1; continue
   fi
-  inv=$(ls -d "$HOME"/.ansible/tmp/molecule.*."$r"/inventory 2>/dev/null | head -n 1)
+  # The inventory of the scenario just created: the newest (other checkouts leave theirs beside it).
+  inv=$(ls -dt "$HOME"/.ansible/tmp/molecule.*."$r"/inventory 2>/dev/null | head -n 1)
   if [ -z "$inv" ]; then echo "$r: no molecule inventory found"; status=1; molecule destroy -s "$r" >/dev/null 2>&1; continue; fi
   # ansible-playbook straight against molecule's inventory: the role's time, not molecule's start-up.
   t0=$(now); ansible-playbook -i "$inv" "molecule/$r/converge.yml" >"$logs/$r.first" 2>&1; rc1=$?; t1=$(now)
