@@ -160,3 +160,57 @@ def pytest_runtest_teardown(item):
             _check_outside_reads(item)
         finally:
             _check_gpg_agents(item)
+
+
+# --- AWS stand-in for the tests under tests/integration (their moto_server.py) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fake_aws(tmp_path_factory):
+    """One local moto server per test module; see tests/integration/moto_server.py."""
+    from moto_server import FakeAws  # tests/integration is on sys.path for the modules that use this fixture
+
+    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(fake_aws, tmp_path):
+    """The module's moto server, emptied, with an environment for ansible subprocesses that reaches only it."""
+    from moto_server import aws_env
+
+    fake_aws.reset()
+    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
+    fake_aws.tmp = tmp_path
+    return fake_aws
+
+
+# --- a role's task files run by ansible-playbook on this machine -------------------------------------------------
+
+ROLE_TASKS_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: {root}/roles/{role}
+        tasks_from: "{{{{ __test_tasks }}}}"
+      loop: {tasks}
+      loop_control:
+        loop_var: __test_tasks
+"""
+
+
+def run_role_tasks(tmp_path, role, tasks, extra):
+    """ansible-playbook of the role's task files TASKS, in order, on localhost with the test's Python and this
+    checkout's ansible.cfg. Returns (return code, stdout and stderr with whitespace folded)."""
+    import json
+
+    book = tmp_path / "play.yml"
+    book.write_text(ROLE_TASKS_PLAY.format(root=REPO, role=role, tasks=json.dumps(list(tasks))))
+    extra = dict(extra, ansible_python_interpreter=sys.executable)
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(book),
+                          "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False,
+                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    return run.returncode, " ".join((run.stdout + run.stderr).split())

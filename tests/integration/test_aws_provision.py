@@ -13,27 +13,13 @@ import subprocess
 import sys
 
 import pytest
-from moto_server import REPO, FakeAws, aws_env, run_playbook, sealed_env
+from moto_server import REPO, aws_env, run_playbook, sealed_env
 
 AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # carried by moto itself
 TEST_PARAM = "/mocha-test/dlami-ubuntu/ami-id"  # moto refuses to put /aws/... names: a stand-in name
 UBUNTU_DLAMI = "ami-dca37ea5"  # "Deep Learning AMI Ubuntu Linux - 2.4_Oct2017" in moto's fake AMI list
 CIDR = "203.0.113.7/32"
 
-
-@pytest.fixture(scope="module")
-def fake_aws(tmp_path_factory):
-    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(fake_aws, tmp_path):
-    fake_aws.reset()
-    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
-    fake_aws.tmp = tmp_path
-    return fake_aws
 
 
 def base_vars(tmp_path, **overrides):

@@ -19,26 +19,12 @@ import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_results
 from ansible_collections.mocha.cloud.plugins.modules import aws_gpu_runs_info
-from moto_server import REPO, FakeAws, aws_env, run_playbook
+from moto_server import REPO, run_playbook
 from test_aws_provision import base_vars, live, recap, tags
 
 BUCKET = "mocha-cloud-results-123456789012-us-east-1"
 PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/mocha-cloud/mocha-cloud/mocha-cloud-{}"
 
-
-@pytest.fixture(scope="module")
-def fake_aws(tmp_path_factory):
-    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(fake_aws, tmp_path):
-    fake_aws.reset()
-    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
-    fake_aws.tmp = tmp_path
-    return fake_aws
 
 
 def flat(out):

@@ -1,34 +1,13 @@
 """The cifar10 role's preflight run by ansible-playbook: an environment key with a trailing newline is refused (its
 check is anchored at the end of the text, never at '$'), an ordinary environment passes."""
 
-import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import REPO
-
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: {root}/roles/cifar10
-        tasks_from: preflight
-"""
+from conftest import run_role_tasks
 
 
 def run_cifar10_preflight(tmp_path, environment):
-    play = tmp_path / "play.yml"
-    play.write_text(PLAY.format(root=REPO))
-    extra = {"cifar10_environment": environment, "cifar10_dir": str(tmp_path / "c"), "ansible_python_interpreter": sys.executable}
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(play),
-                          "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False,
-                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
-    return run.returncode, " ".join(run.stdout.split())
+    return run_role_tasks(tmp_path, "cifar10", ["preflight"], {"cifar10_environment": environment, "cifar10_dir": str(tmp_path / "c")})
 
 
 def test_cifar10_environment_key_with_a_newline_is_refused(tmp_path):

@@ -5,42 +5,18 @@ host stand-in), and refuse a corrupt kept snapshot, naming the file, before the 
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import REPO
+from conftest import run_role_tasks
 
 SIG = b"\x89HDF\r\n\x1a\n"
-
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: {root}/roles/cifar10
-        tasks_from: "{tasks}"
-      loop: {tasks_list}
-      loop_control:
-        loop_var: __test_tasks
-"""
-
 
 def jld(path, it):
     path.write_bytes(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0") + SIG + json.dumps({"iter": it}).encode())
 
 
 def play(tmp_path, tasks, extra):
-    book = tmp_path / "play.yml"
-    book.write_text(PLAY.format(root=REPO, tasks="{{ __test_tasks }}", tasks_list=json.dumps(tasks)))
-    extra = dict(extra, ansible_python_interpreter=sys.executable, cifar10_artifacts_dir=str(tmp_path / "artifacts"))
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(book),
-                          "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False,
-                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
-    return run.returncode, " ".join((run.stdout + run.stderr).split())
+    return run_role_tasks(tmp_path, "cifar10", tasks, dict(extra, cifar10_artifacts_dir=str(tmp_path / "artifacts")))
 
 
 def recap(flat):

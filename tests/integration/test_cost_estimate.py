@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
-from moto_server import REPO, FakeAws, aws_env
+from moto_server import REPO
 
 PLAY = """
 - name: Price the GPU hosts as the cifar10 role does for its metrics
@@ -28,19 +28,6 @@ PLAY = """
         msg: "PRICED {{ {'host': inventory_hostname, 'type': cifar10_instance_type, 'usd': cifar10_hourly_price_selected} | to_json }}"
 """
 
-
-@pytest.fixture(scope="module")
-def fake_aws(tmp_path_factory):
-    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(fake_aws, tmp_path):
-    fake_aws.reset()
-    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
-    return fake_aws
 
 
 def launch(aws, itype, name):

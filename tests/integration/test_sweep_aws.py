@@ -8,23 +8,8 @@ call, and teardown removes them.
 import re
 
 import pytest
-from moto_server import FakeAws, aws_env, run_playbook
+from moto_server import run_playbook
 from test_aws_provision import assert_nothing_left, base_vars
-
-
-@pytest.fixture(scope="module")
-def fake_aws(tmp_path_factory):
-    server = FakeAws(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(fake_aws, tmp_path):
-    fake_aws.reset()
-    fake_aws.env = aws_env(fake_aws.endpoint, tmp_path)
-    fake_aws.tmp = tmp_path
-    return fake_aws
 
 THREE = {"name": "lr-scan", "variants": [{"name": "low", "lr": 0.0001}, {"name": "base"}, {"name": "high", "lr": 0.003}]}
 
