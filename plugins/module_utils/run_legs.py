@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The legs of one training run (legs.json, kept by the cifar10 role's state keeper): one entry per host the run
+trained on, with when it started and ended there, from which iteration to which, how the leg ended, and the hourly
+prices the controller gave. summarize() turns them into hours and cost per leg, the interruptions, and the total
+against the same hours on demand. legs.json travels through the host and S3, so it is read as untrusted input: a field
+in the wrong form counts as unknown, never as a number."""
+
+import datetime
+
+ENDS = ("running", "finished", "failed", "interrupted", "lost")
+INTERRUPTIONS = ("interrupted", "lost")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _time(value):
+    try:
+        return datetime.datetime.strptime(str(value), TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+    except ValueError:
+        return None
+
+
+def _number(value):
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _count(value):
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def legs_of(doc):
+    """The list of leg dicts from a legs.json document ({"legs": [...]}) or a list; [] for anything else."""
+    legs = doc.get("legs") if isinstance(doc, dict) else doc
+    return [leg for leg in legs if isinstance(leg, dict)] if isinstance(legs, list) else []
+
+
+def leg_hours(leg):
+    """Hours from started_at to ended_at, None when either is missing or malformed or they are out of order."""
+    start, end = _time(leg.get("started_at")), _time(leg.get("ended_at"))
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds() / 3600.0
+
+
+def summarize(doc):
+    """{legs: [...each leg with hours, cost_usd, iterations], count, interruptions, total_hours, total_cost_usd,
+    on_demand_cost_usd, savings_usd, cost_complete}. Costs are None where a price or a time is unknown; the totals
+    add what is known and cost_complete says whether that is everything."""
+    out, total_hours, total_cost, on_demand_cost, complete = [], 0.0, 0.0, 0.0, True
+    for number, leg in enumerate(legs_of(doc), start=1):
+        hours = leg_hours(leg)
+        hourly = _number(leg.get("hourly_usd"))
+        on_demand = _number(leg.get("on_demand_hourly_usd"))
+        if on_demand is None and leg.get("market") == "on-demand":
+            on_demand = hourly
+        start_iter, end_iter = _count(leg.get("start_iteration")), _count(leg.get("end_iteration"))
+        cost = None if hours is None or hourly is None else hours * hourly
+        end = leg.get("end") if leg.get("end") in ENDS else "unknown"
+        out.append({
+            "leg": _count(leg.get("leg")) or number,
+            "host": str(leg.get("host") or ""),
+            "instance_id": str(leg.get("instance_id") or ""),
+            "instance_type": str(leg.get("instance_type") or ""),
+            "market": str(leg.get("market") or ""),
+            "started_at": leg.get("started_at") if _time(leg.get("started_at")) else None,
+            "ended_at": leg.get("ended_at") if _time(leg.get("ended_at")) else None,
+            "end": end,
+            "start_iteration": start_iter,
+            "end_iteration": end_iter,
+            "iterations": (end_iter - start_iter) if None not in (start_iter, end_iter) and end_iter >= start_iter else None,
+            "hours": None if hours is None else round(hours, 4),
+            "hourly_usd": hourly,
+            "cost_usd": None if cost is None else round(cost, 4),
+        })
+        total_hours += hours or 0.0
+        total_cost += cost or 0.0
+        if on_demand is not None and hours is not None:
+            on_demand_cost += hours * on_demand
+        if cost is None or on_demand is None:
+            complete = False
+    has_prices = any(leg["cost_usd"] is not None for leg in out)
+    return {
+        "legs": out,
+        "count": len(out),
+        "interruptions": sum(1 for leg in out if leg["end"] in INTERRUPTIONS),
+        "total_hours": round(total_hours, 4),
+        "total_cost_usd": round(total_cost, 4) if has_prices else None,
+        "on_demand_cost_usd": round(on_demand_cost, 4) if has_prices and on_demand_cost > 0 else None,
+        "savings_usd": round(on_demand_cost - total_cost, 4) if has_prices and on_demand_cost > 0 else None,
+        "cost_complete": complete and bool(out),
+    }
