@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mocha-cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Recovering interrupted or vanished runs: which run to resume, and what a watch does next. Pure (values in,
+values out); the filters mocha.cloud.recover_select and mocha.cloud.recover_next expose it to playbooks/recover_select.yml
+and playbooks/tasks/recover_watch.yml.
+
+A run is one entry of mocha.cloud.aws_gpu_runs_info's ``runs`` (run_id, verdict, reason, objects, marker, ...).
+It is *recoverable* when its verdict is ``interrupted`` (the marker says so, or says running while no instance of it
+is live), or ``vanished`` while its prefix in the results bucket holds something (a vanished run with nothing in the
+bucket has nothing to resume from: recovering it would start it again from iteration 0, which is a new run, not a
+recovery).
+
+Legs are the entries of ``<project>/<run id>/state/legs.json`` the state keeper writes (``{"legs": [{leg, host,
+started_at, ended_at, end, ...}]}``); the hours spent are the sum of ended_at - started_at over them.
+"""
+
+import datetime
+import json
+import math
+
+RECOVERABLE = ("interrupted", "vanished")
+ACTIONS = ("finished", "failed", "wait", "launch", "refuse")
+
+
+class RecoverError(ValueError):
+    """Input the decision cannot be made from; the message says what was wrong."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Legs and hours
+# ---------------------------------------------------------------------------------------------
+def parse_time(text):
+    """An ISO 8601 UTC time (``2026-01-02T03:04:05Z``, fractions and ``+00:00`` accepted) as an aware datetime,
+    or None when TEXT is not one."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 (the collection supports Python 3.9+)
+    return parsed
+
+
+def legs_from(doc):
+    """The list of legs from legs.json as text, as a parsed document ({"legs": [...]}) or as a list; [] for nothing
+    (no legs.json yet). Entries that are not objects are dropped; text that is not JSON raises RecoverError."""
+    if doc is None or doc == "":
+        return []
+    if isinstance(doc, (str, bytes)):
+        try:
+            doc = json.loads(doc)
+        except ValueError as exc:
+            raise RecoverError(f"legs.json is not JSON ({exc})") from None
+    if isinstance(doc, dict):
+        doc = doc.get("legs", [])
+    if not isinstance(doc, list):
+        raise RecoverError(f'legs.json must hold {{"legs": [...]}}, got {type(doc).__name__}')
+    return [leg for leg in doc if isinstance(leg, dict)]
+
+
+def leg_hours(leg):
+    """Hours of one leg (ended_at - started_at); 0 when either time is missing or unreadable, or the end comes
+    before the start."""
+    start, end = parse_time(leg.get("started_at")), parse_time(leg.get("ended_at"))
+    if start is None or end is None or end <= start:
+        return 0.0
+    return (end - start).total_seconds() / 3600.0
+
+
+def spent_hours(legs):
+    """Total instance hours of the legs (see leg_hours), rounded to the hundredth."""
+    return round(sum(leg_hours(leg) for leg in legs_from(legs)), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which run to recover
+# ---------------------------------------------------------------------------------------------
+def _iteration(run):
+    marker = run.get("marker") or {}
+    return marker.get("iteration", 0) if isinstance(marker, dict) else 0
+
+
+def recoverable(run):
+    """(True, why) when RUN can be resumed, else (False, why not and what to do instead)."""
+    rid, verdict, reason = run.get("run_id", "?"), run.get("verdict", ""), run.get("reason", "")
+    objects = int(run.get("objects") or 0)
+    if verdict == "interrupted":
+        return True, f"run {rid} is interrupted: {reason}"
+    if verdict == "vanished" and objects > 0:
+        return True, f"run {rid} vanished ({reason}); its prefix holds {objects} object(s) to resume from"
+    if verdict == "vanished":
+        return False, (
+            f"run {rid} has nothing to resume: {reason}, and nothing under its prefix in the results bucket "
+            f"(start it with site.yml -e aws_gpu_instance_run_id={rid} instead)"
+        )
+    if verdict == "running":
+        return False, (f"run {rid} is running ({reason}): nothing to recover; attach to it with site.yml -e aws_gpu_instance_run_id={rid}")
+    if verdict == "finished":
+        return False, f"run {rid} has finished (iteration {_iteration(run)}): nothing to do"
+    if verdict == "failed":
+        return False, (
+            f"run {rid} failed at iteration {_iteration(run)}: read its log "
+            f"(s3 prefix {run.get('prefix', '')}state/training.log); a new leg would fail the same way"
+        )
+    if verdict == "stopped":
+        return False, (f"run {rid} is stopped ({reason}): its instance holds its volume; start it again, or tear the run down, before recovering")
+    return False, f"run {rid} has the unknown verdict {verdict!r}"
+
+
+def select(runs, run_id="", watch=False):
+    """Which run recover resumes. RUNS: aws_gpu_runs_info's runs. RUN_ID: the run asked for ('' = any).
+    WATCH: a watch (recover_watch) may also take a run that is running, when it is asked for by id.
+
+    Returns {outcome, run_id, candidates, msg}: outcome ``none`` (nothing to recover; run_id ''), ``one`` (run_id is
+    the run to resume, or to watch), ``several`` (candidates lists them; the caller must fail and ask for one) or
+    ``refused`` (RUN_ID is not recoverable; msg says why and what to do).
+    """
+    if not isinstance(runs, list):
+        raise RecoverError(f"runs must be the list aws_gpu_runs_info returns, got {type(runs).__name__}")
+    runs = [r for r in runs if isinstance(r, dict)]
+    if run_id:
+        found = [r for r in runs if r.get("run_id") == run_id]
+        if not found:
+            return {
+                "outcome": "refused",
+                "run_id": run_id,
+                "candidates": [],
+                "msg": f"No run {run_id} found (no instance, no prefix in the results bucket, no IAM role): nothing to recover.",
+            }
+        run = found[0]
+        if watch and run.get("verdict") == "running":
+            return {"outcome": "one", "run_id": run_id, "candidates": [run_id], "msg": f"Watching run {run_id}: {run.get('reason', '')}."}
+        ok, why = recoverable(run)
+        return {
+            "outcome": "one" if ok else "refused",
+            "run_id": run_id if ok else "",
+            "candidates": [run_id] if ok else [],
+            "msg": ("Recovering " if ok else "Not recovering: ") + why + ".",
+        }
+    chosen = [(r, recoverable(r)[1]) for r in runs if recoverable(r)[0]]
+    ids = [r["run_id"] for r, _ in chosen]
+    if not chosen:
+        return {
+            "outcome": "none",
+            "run_id": "",
+            "candidates": [],
+            "msg": f"No interrupted or vanished run to recover ({len(runs)} run(s) looked at): nothing is created.",
+        }
+    if len(chosen) == 1:
+        return {"outcome": "one", "run_id": ids[0], "candidates": ids, "msg": f"Recovering {chosen[0][1]}."}
+    listing = "; ".join(why for _, why in chosen)
+    return {
+        "outcome": "several",
+        "run_id": "",
+        "candidates": ids,
+        "msg": (f"{len(chosen)} runs could be recovered ({listing}). Pick one: -e aws_gpu_instance_run_id=<{'|'.join(ids)}>. Nothing was created."),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# What a watch does next
+# ---------------------------------------------------------------------------------------------
+def _number(value, name, minimum=0.0):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecoverError(f"{name} must be a number, got {value!r}") from None
+    if math.isnan(number) or math.isinf(number) or number < minimum:
+        raise RecoverError(f"{name} must be a finite number of at least {minimum:g}, got {value!r}")
+    return number
+
+
+def next_action(state):
+    """The next step of a watch, from a dict:
+
+    run: the run as aws_gpu_runs_info returns it (verdict, reason, objects, marker, live_instances);
+    legs: legs.json (text, document or list; '' or None when there is none yet);
+    budget_hours: the total instance hours the run may use over all its legs;
+    next_leg_hours: the hours the next leg may take (the plan of the remaining iterations, at most the instance's
+    max hours);
+    max_legs: the most legs the run may have; legs_launched: legs this watch has launched;
+    last_leg_rc: the exit status of the last leg this watch launched (None before the first).
+
+    Returns {action, msg, spent_hours, next_leg_hours, budget_hours, legs, iteration}; action is one of ``finished``
+    (stop, done), ``failed`` (stop: the run failed), ``wait`` (the run is going: poll again), ``launch`` (start the
+    next leg) or ``refuse`` (stop without launching; msg says why: the budget, the number of legs, a leg that
+    failed while its instance still runs, a run that cannot be resumed).
+    """
+    if not isinstance(state, dict):
+        raise RecoverError(f"expects a dict, got {type(state).__name__}")
+    run = state.get("run")
+    if not isinstance(run, dict) or not run.get("verdict"):
+        raise RecoverError("run must be one entry of aws_gpu_runs_info's runs (with a verdict)")
+    legs = legs_from(state.get("legs"))
+    budget = _number(state.get("budget_hours"), "budget_hours", 0.0)
+    next_leg = _number(state.get("next_leg_hours"), "next_leg_hours", 0.0)
+    max_legs = int(_number(state.get("max_legs", 10), "max_legs", 1))
+    launched = int(_number(state.get("legs_launched", 0) or 0, "legs_launched", 0))
+    last_rc = state.get("last_leg_rc")
+    spent = spent_hours(legs)
+    rid, verdict, reason = run.get("run_id", "?"), run["verdict"], run.get("reason", "")
+    iteration = _iteration(run)
+    out = {"spent_hours": spent, "next_leg_hours": round(next_leg, 2), "budget_hours": budget, "legs": len(legs), "iteration": iteration}
+    tally = f"{spent:g} h of the {budget:g} h budget spent over {len(legs)} leg(s)"
+
+    def done(action, msg):
+        return dict(out, action=action, msg=msg)
+
+    marker_state = (run.get("marker") or {}).get("state", "") if isinstance(run.get("marker"), dict) else ""
+    if verdict == "finished":
+        return done("finished", f"Run {rid} finished at iteration {iteration}; {tally}.")
+    if verdict == "failed":
+        return done("failed", f"Run {rid} failed at iteration {iteration} ({reason}); {tally}. Read its log; no leg is launched.")
+    if verdict == "running":
+        if last_rc not in (None, 0) and marker_state != "interrupted":
+            return done(
+                "refuse",
+                (
+                    f"Leg {launched} of run {rid} exited with status {last_rc} while the run's instance is "
+                    f"still running ({reason}): read the leg's log, then attach with site.yml "
+                    f"-e aws_gpu_instance_run_id={rid}. The watch stops; {tally}."
+                ),
+            )
+        return done("wait", f"Run {rid} is running ({reason}); {tally}.")
+    ok, why = recoverable(run)
+    if not ok:
+        return done("refuse", f"Not launching another leg: {why}; {tally}.")
+    if max(len(legs), launched) >= max_legs:
+        return done(
+            "refuse",
+            (
+                f"Run {rid} is {verdict} ({reason}) but has had {max(len(legs), launched)} leg(s), the most "
+                f"recover_max_legs ({max_legs}) allows: no leg launched; {tally}. Raise recover_max_legs "
+                "to go on."
+            ),
+        )
+    if spent + next_leg > budget:
+        return done(
+            "refuse",
+            (
+                f"Run {rid} is {verdict} at iteration {iteration}, but {tally}, and the next leg may take up "
+                f"to {next_leg:.2f} h, which could pass it ({spent + next_leg:.2f} h): no leg launched. "
+                "Raise recover_budget_hours, or resume it yourself with site.yml -e recover=true."
+            ),
+        )
+    return done(
+        "launch",
+        (f"Run {rid} is {verdict} at iteration {iteration} ({reason}): launching leg {max(len(legs), launched) + 1} (up to {next_leg:.2f} h more); {tally}."),
+    )
