@@ -15,6 +15,9 @@ Stand-ins (all local, all under tests/):
 - the CIFAR-10 download: a synthetic archive in the real format, served on 127.0.0.1 (tests/fixtures/).
 - the default instance's compiler (GCC 11-13 on the Deep Learning AMIs): Debian 12's GCC 12, installed in the
   container before site.yml runs.
+- the instance metadata service: a FAKE IMDSv2 on 127.0.0.1 (tests/fakes/imds.py) that gives the state keeper the
+  instance profile's (fake) credentials and, when told to, a spot interruption notice; the keeper ships the run's state
+  to the moto bucket through it.
 
 settings.yml is the repository's own, unchanged except cifar10_max_iter (the run plan must fit its max hours); the
 extra vars only point at the stand-ins (URLs, checksums, the local repositories).
@@ -24,7 +27,10 @@ Steps and what each must show:
    method (auto) installed the verified binary because the known-bad entry for Julia 0.6 with GCC 11+ matched,
    and no source build ran.
 2. second run of site.yml: changed=0 on every host.
-3. site.yml with -e teardown=true --tags teardown: nothing of the project is left in moto.
+3. the run's state in S3: the marker says finished at the last iteration and names a snapshot that is there with
+   that sha256; the legs say one leg, finished.
+4. site.yml with -e teardown=true --tags teardown keeps the results bucket (it holds the run's state) and says so;
+   with -e teardown_delete_results=true as well, nothing of the project is left in moto.
 It prints the wall time of the first and second run (the pipeline benchmark quotes these) and exits
 non-zero when any check fails.
 """
@@ -109,7 +115,93 @@ def write_inventory(work, container):
     return path
 
 
-def write_vars(work, data, data_port, max_iter):
+def pipeline_env(moto, work):
+    """The environment of every ansible-playbook the pipelines run: moto only, the test's settings, podman."""
+    return aws_env(moto.endpoint, work) | {
+        "AWS_REGION": "us-east-1",
+        "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
+        "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
+        "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "tests/plugins/connection"),
+    }
+
+
+def start_container(container, env, work):
+    """A fresh instance stand-in: the scenario image, host network (moto, the data server and the FAKE IMDS are on
+    127.0.0.1), the work directory mounted."""
+    sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # --http-proxy=false: the dead proxy that seals the controller off from real AWS must not reach the container.
+    sh(["podman", "run", "-d", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
+        IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+
+
+def start_imds():
+    """The FAKE IMDSv2 (tests/fakes/imds.py) in this process; returns (server, its URL)."""
+    sys.path.insert(0, str(REPO / "tests" / "fakes"))
+    import imds
+
+    server, _ = imds.serve()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def imds_control(url, verb):
+    """POST /_fake/<verb> on the FAKE IMDS (interrupt: post a spot interruption notice; clear: take it back)."""
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/_fake/{verb}", method="POST"), timeout=5) as resp:
+        return resp.status
+
+
+def s3_run_state(moto, run_id, project="mocha-cloud"):
+    """The run's state as the keeper shipped it: (marker dict or None, {key: body bytes} under <project>/<run id>/)."""
+    s3 = moto.client("s3")
+    prefix = f"{project}/{run_id}/"
+    for bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+        if keys:
+            bodies = {k[len(prefix):]: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+            marker = json.loads(bodies["state.json"]) if "state.json" in bodies else None
+            return marker, bodies
+    return None, {}
+
+
+def check_shipped(moto, run_id, state, iteration=None):
+    """The marker says STATE (at ITERATION) and names a snapshot that is in S3 with the sha256 it gives."""
+    import hashlib
+
+    marker, bodies = s3_run_state(moto, run_id)
+    check(marker is not None and marker.get("state") == state and (iteration is None or marker.get("iteration") == iteration),
+          f"the run's marker in S3 says {state}" + (f" at iteration {iteration}" if iteration is not None else "")
+          + f": {marker}")
+    body = bodies.get(f"state/{marker.get('snapshot')}")
+    check(body is not None and hashlib.sha256(body).hexdigest() == marker.get("sha256"),
+          f"the snapshot the marker names is in S3 with its sha256: {marker.get('snapshot')}")
+    check(sorted(k for k in bodies if k.startswith("state/snapshot-")) == [f"state/{marker['snapshot']}"],
+          f"only the newest snapshot is kept in S3: {sorted(bodies)}")
+    legs = json.loads(bodies.get("state/legs.json", b"{}")).get("legs", [])
+    return marker, legs
+
+
+def teardown_keeps_then_deletes_results(playbook, env, moto, run_id):
+    """Teardown keeps the results bucket with the run's state in it (and says so); with teardown_delete_results it
+    removes that too, and nothing of the project is left."""
+    down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
+    print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
+    check(down.returncode == 0, "teardown succeeded")
+    left = aws_leftovers(moto)
+    check(len(left["buckets"]) == 1 and s3_run_state(moto, run_id)[0] is not None
+          and f"results kept in s3://{left['buckets'][0]}/mocha-cloud/{run_id}/" in " ".join(down.stdout.split()),
+          f"teardown kept the results bucket with the run's state, and said so: {left['buckets']}")
+    check(not left["instances"] and not left["run_roles"] and not left["instance_profiles"],
+          f"teardown removed the instances, the run's role and profile: {left}")
+    down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true", "-e", "teardown_delete_results=true"], env=env,
+              cwd=REPO, capture_output=True)
+    print(down.stdout[-2000:], down.stderr[-2000:], sep="\n", flush=True)
+    check(down.returncode == 0, "teardown with teardown_delete_results=true succeeded")
+    left = aws_leftovers(moto)
+    check(not any(left.values()), f"nothing left in AWS after teardown with teardown_delete_results=true: {left}")
+
+
+def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
@@ -137,7 +229,13 @@ def write_vars(work, data, data_port, max_iter):
         "cifar10_summary_interval": max(1, max_iter // 4),
         "cifar10_poll_interval": 2,
         "cifar10_artifacts_dir": str(work / "artifacts"),
+        # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
+        "cifar10_state_keeper_interval": 2,
     }
+    if imds_url:
+        extra["cifar10_imds_endpoint"] = imds_url
+    if s3_endpoint:
+        extra["cifar10_s3_endpoint_url"] = s3_endpoint
     path = work / "vars.yml"
     path.write_text(yaml.safe_dump(extra))
     return path
@@ -200,27 +298,20 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="mocha-pipeline-", dir="/var/tmp"))
     container = f"mocha-pipeline-{os.getpid()}"
-    data_proc = None
+    data_proc = imds_server = None
     moto = FakeAws(work)
     try:
         moto.start()
-        env = aws_env(moto.endpoint, work) | {
-            "AWS_REGION": "us-east-1",
-            "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
-            "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
-            "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "tests/plugins/connection"),
-        }
+        env = pipeline_env(moto, work)
         if os.environ.get("MOCHA_PIPELINE_PROFILE"):
             env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         data = make_fixtures(work)
         data_proc, data_port = start_data_server(work)
-        sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # --http-proxy=false: the dead proxy that seals the controller off from real AWS must not reach the container.
-        sh(["podman", "run", "-d", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
-            IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+        imds_server, imds_url = start_imds()
+        start_container(container, env, work)
         gcc = install_gcc(container, env)
         inventory = write_inventory(work, container)
-        extra = write_vars(work, data, data_port, args.max_iter)
+        extra = write_vars(work, data, data_port, args.max_iter, imds_url, moto.endpoint)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
         times = []
@@ -260,11 +351,14 @@ def main():
               and (kept.parent / str(state.get("snapshot"))).is_file(),
               f"state.json names the run and the final snapshot brought home: {state.get('run_id')}, {state.get('snapshot')} vs {fetched}")
 
-        down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
-        print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
-        check(down.returncode == 0, "teardown succeeded")
-        left = aws_leftovers(moto)
-        check(not any(left.values()), f"nothing left in AWS after teardown: {left}")
+        # The keeper shipped the run's state to S3 as it trained: the finished marker, the final snapshot, one leg.
+        _, legs = check_shipped(moto, "pipeline", "finished", args.max_iter)
+        check([leg.get("end") for leg in legs] == ["finished"] and legs[0].get("end_iteration") == args.max_iter,
+              f"one leg, finished at iteration {args.max_iter}: {legs}")
+        check(metrics.get("legs", {}).get("count") == 1 and metrics["legs"]["total_cost_usd"] is not None,
+              f"metrics.json has the leg with its cost: {metrics.get('legs')}")
+
+        teardown_keeps_then_deletes_results(playbook, env, moto, "pipeline")
 
         first, second = times
         print(f"pipeline: first run {first:.1f} s, second run {second:.1f} s "
@@ -272,6 +366,8 @@ def main():
     finally:
         if data_proc:
             data_proc.kill()
+        if imds_server:
+            imds_server.shutdown()
         moto.stop()
         if not args.keep:
             subprocess.run(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -161,18 +161,11 @@ def main():
     moto = rp.FakeAws(work)
     try:
         moto.start()
-        env = rp.aws_env(moto.endpoint, work) | {
-            "AWS_REGION": "us-east-1",
-            "MOCHA_CLOUD_SETTINGS": str(work / "settings.yml"),
-            "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(REPO / "molecule/containers.conf")),
-            "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "tests/plugins/connection"),
-        }
+        env = rp.pipeline_env(moto, work)
         data = rp.make_fixtures(work)
         data_proc, data_port = rp.start_data_server(work)
         for c in containers:
-            rp.sh(["podman", "rm", "-f", c], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            rp.sh(["podman", "run", "-d", "--name", c, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
-                   rp.IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+            rp.start_container(c, env, work)
         with ThreadPoolExecutor(len(containers)) as pool:  # both instances' compilers at once
             list(pool.map(lambda c: rp.install_gcc(c, env), containers))
         inventory = write_inventory(work, containers)

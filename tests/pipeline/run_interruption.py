@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""The offline interruption pipeline: a training run outlives its instance.
+
+    tests/pipeline/run_interruption.py [--keep] [--max-iter N] [--pace S]
+
+The stand-ins are the single-run pipeline's (tests/pipeline/run_pipeline.py, whose helpers this imports): moto for
+EC2, S3 and IAM, a podman container per instance, local upstreams, the FAKE julia, and the FAKE IMDSv2 on 127.0.0.1.
+
+Steps and what each must show:
+1. leg 1: site.yml with cifar10_wait=false provisions, configures and starts a slow training, and detaches. The state
+   keeper on the instance ships each complete snapshot to the run's S3 prefix (marker state running).
+2. the spot interruption: the FAKE IMDS posts the two-minute notice. The keeper stops the training, ships what exists
+   and marks the run interrupted in S3; the training is no longer running.
+3. the instance goes: the container is removed and the moto instance terminated.
+4. leg 2: site.yml again, on a fresh container. The inventory finds no instance, so it provisions a new one with the
+   same run id, configures it, restores the newest snapshot from S3 (checked) and trains to the end.
+5. the run is one: metrics.json has exactly max_iter iterations, one resume at the iteration of the shipped snapshot,
+   no iteration counted twice; the legs say interrupted then finished, on two instances, with their hours and cost;
+   report.md shows them; S3 holds the finished state.
+6. teardown keeps the bucket with the results and says so; with teardown_delete_results=true nothing is left.
+It prints the time of each leg and the iterations of each, and exits non-zero when any check fails.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_pipeline as rp  # noqa: E402  (the single-run pipeline's helpers: fixtures, servers, checks)
+
+REPO = rp.REPO
+RUN_ID = "pipeline"
+
+
+def wait_for(what, probe, timeout, every=1.0):
+    """probe() until it returns something true, or fail after TIMEOUT seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = probe()
+        if got:
+            return got
+        time.sleep(every)
+    rp.check(False, f"{what} within {timeout} s")
+    return None
+
+
+def run_site(playbook, env, work, name, more=None):
+    t0 = time.monotonic()
+    run = rp.sh(playbook + (["-e", json.dumps(more)] if more else []), env=env, cwd=REPO, capture_output=True)
+    took = time.monotonic() - t0
+    (work / f"{name}.log").write_text(run.stdout + run.stderr)
+    print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
+    rp.check(run.returncode == 0, f"{name}: site.yml succeeded (rc={run.returncode}, {took:.0f} s)")
+    return run, took
+
+
+def live_instances(moto):
+    ec2 = moto.client("ec2")
+    tag = [{"Name": "tag:mocha-cloud:run-id", "Values": [RUN_ID]}]
+    return [i["InstanceId"] for r in ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]
+            if i["State"]["Name"] in ("pending", "running")]
+
+
+def training_status(container, env):
+    out = rp.sh(["podman", "exec", container, "/var/lib/mocha-cifar10/run/jobctl", "status"], env=env,
+                capture_output=True).stdout
+    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+
+def check_run(work, max_iter, resumed_at, first_instance, second_instance):
+    """metrics.json of the finished run (leg 2's host): one continuous run, the resume marked, the legs priced."""
+    found = [json.loads(p.read_text()) for p in (work / "artifacts").glob(f"*/{RUN_ID}/metrics.json")]
+    done = [m for m in found if m.get("completed")]
+    rp.check(len(done) == 1, f"one finished run's metrics.json on the controller: {len(done)} of {len(found)}")
+    m = done[0]
+    iters = [point[0] for point in m["objective_curve"]]
+    rp.check(m["iterations"] == max_iter, f"metrics.json shows exactly {max_iter} iterations: {m['iterations']}")
+    rp.check(len(iters) == len(set(iters)) and iters == sorted(iters) and iters[-1] == max_iter,
+             f"the curve is continuous, no iteration counted twice: {iters}")
+    resumes = [r.get("iteration") for r in m.get("resumes") or []]
+    rp.check(resumes == [resumed_at], f"one resume, marked at the shipped snapshot's iteration {resumed_at}: {resumes}")
+    legs = m.get("legs") or {}
+    each = legs.get("legs", [])
+    rp.check([g["end"] for g in each] == ["interrupted", "finished"], f"two legs, interrupted then finished: {each}")
+    rp.check([g["instance_id"] for g in each] == [first_instance, second_instance],
+             f"the legs name the two instances: {[g['instance_id'] for g in each]} vs {[first_instance, second_instance]}")
+    rp.check(each[1]["start_iteration"] == resumed_at and each[1]["end_iteration"] == max_iter
+             and each[0]["end_iteration"] >= resumed_at,
+             f"leg 2 runs from {resumed_at} to {max_iter}, leg 1 reached at least {resumed_at}: {each}")
+    rp.check(legs["interruptions"] == 1 and all(g["hours"] is not None and g["cost_usd"] is not None for g in each)
+             and legs["total_cost_usd"] is not None and legs["on_demand_cost_usd"] is not None,
+             f"hours and cost of each leg, the interruption, the total against on demand: {legs}")
+    report = [p for p in (work / "artifacts").glob(f"*/{RUN_ID}/report.md")
+              if json.loads((p.parent / "metrics.json").read_text()).get("completed")][0].read_text()
+    rp.check("## Legs" in report and "1 interruption(s)" in report and first_instance in report and second_instance in report,
+             "report.md shows the legs, the interruption and both instances")
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", action="store_true", help="keep the work directory and the container")
+    ap.add_argument("--max-iter", type=int, default=300, help="CIFAR-10 iterations of the fake training")
+    ap.add_argument("--pace", type=float, default=0.2, help="seconds per iteration of the FAKE training in leg 1")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="mocha-interruption-", dir="/var/tmp"))
+    suffix = os.environ.get("MOCHA_CLOUD_TEST_SUFFIX") or "local"
+    container = f"mocha-interruption-{suffix}-{os.getpid()}"
+    data_proc = imds_server = None
+    moto = rp.FakeAws(work)
+    try:
+        moto.start()
+        env = rp.pipeline_env(moto, work)
+        data = rp.make_fixtures(work)
+        data_proc, data_port = rp.start_data_server(work)
+        imds_server, imds_url = rp.start_imds()
+        inventory = rp.write_inventory(work, container)
+        extra = rp.write_vars(work, data, data_port, args.max_iter, imds_url, moto.endpoint)
+        import yaml
+
+        more = yaml.safe_load(extra.read_text())
+        # A snapshot every 50 iterations, so there is something to ship long before the end.
+        more.update({"cifar10_snapshot_interval": 50, "cifar10_validation_interval": 100, "cifar10_summary_interval": 25})
+        extra.write_text(yaml.safe_dump(more))
+        playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
+
+        # 1. leg 1: a slow run, started and left.
+        rp.start_container(container, env, work)
+        gcc = rp.install_gcc(container, env)
+        pace = "{'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(args.pace) + "'}"
+        slow = {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + pace + ") }}"}
+        _, leg1_setup = run_site(playbook, env, work, "leg1", slow)
+        first = live_instances(moto)
+        rp.check(len(first) == 1, f"leg 1 runs on one instance: {first}")
+        t_train = time.monotonic()
+        marker = wait_for("a complete snapshot shipped to S3 while the run trains", lambda: (
+            (m := rp.s3_run_state(moto, RUN_ID)[0]) and m.get("snapshot") and m.get("state") == "running" and m), 240)
+        rp.check(training_status(container, env).get("running") is True, "the training is still running")
+
+        # 2. the spot interruption notice.
+        t_notice = time.monotonic()
+        rp.imds_control(imds_url, "interrupt")
+        wait_for("the run marked interrupted in S3 after the notice",
+                 lambda: (rp.s3_run_state(moto, RUN_ID)[0] or {}).get("state") == "interrupted", 60, 0.5)
+        t_shipped = time.monotonic() - t_notice
+        marker, legs = rp.check_shipped(moto, RUN_ID, "interrupted")
+        resumed_at = marker["iteration"]
+        rp.check(0 < resumed_at < args.max_iter, f"the shipped snapshot is mid-run: iteration {resumed_at} of {args.max_iter}")
+        status = training_status(container, env)
+        rp.check(status.get("running") is False, f"the notice stopped the training: {status.get('state')}")
+        rp.check([g.get("end") for g in legs] == ["interrupted"] and legs[0].get("instance_id") == first[0],
+                 f"leg 1 ended interrupted on {first[0]}: {legs}")
+        leg1_train = time.monotonic() - t_train
+
+        # 3. the instance goes (what a spot reclaim does two minutes later).
+        rp.sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, env=env)
+        moto.client("ec2").terminate_instances(InstanceIds=first)
+        rp.imds_control(imds_url, "clear")  # the next instance has no notice
+        rp.check(live_instances(moto) == [], "no instance of the run is left")
+
+        # 4. leg 2: site.yml again on a fresh instance, at full speed.
+        rp.start_container(container, env, work)
+        rp.install_gcc(container, env)
+        run2, leg2 = run_site(playbook, env, work, "leg2")
+        second = live_instances(moto)
+        rp.check(len(second) == 1 and second != first, f"leg 2 runs on a new instance: {second} (leg 1: {first})")
+        flat = " ".join(run2.stdout.split())
+        rp.check("resumes on" in flat and f"from {marker['snapshot']}" in flat and "shipped from" in flat,
+                 f"leg 2 restored {marker['snapshot']} from S3 and said so")
+
+        # 5. one run.
+        m = check_run(work, args.max_iter, resumed_at, first[0], second[0])
+        rp.check_shipped(moto, RUN_ID, "finished", args.max_iter)
+
+        # 6. teardown.
+        rp.teardown_keeps_then_deletes_results(playbook, env, moto, RUN_ID)
+        legs = m["legs"]["legs"]
+        print(f"interruption: leg 1 site.yml {leg1_setup:.0f} s, trained {leg1_train:.0f} s to iteration "
+              f"{legs[0]['end_iteration']} (snapshot {marker['snapshot']} shipped; notice to marker {t_shipped:.1f} s); "
+              f"leg 2 site.yml {leg2:.0f} s, iterations {legs[1]['start_iteration']} to {legs[1]['end_iteration']}; "
+              f"GCC {gcc}; legs {[(g['instance_id'], g['end'], g['hours']) for g in legs]}", flush=True)
+    finally:
+        if data_proc:
+            data_proc.kill()
+        if imds_server:
+            imds_server.shutdown()
+        moto.stop()
+        if not args.keep:
+            subprocess.run(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} and container {container}")
+
+
+if __name__ == "__main__":
+    main()
