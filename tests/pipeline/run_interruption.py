@@ -106,8 +106,8 @@ def check_run(work, max_iter, resumed_at, first_instance, second_instance):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the work directory and the container")
-    ap.add_argument("--max-iter", type=int, default=300, help="CIFAR-10 iterations of the fake training")
-    ap.add_argument("--pace", type=float, default=0.2, help="seconds per iteration of the FAKE training in leg 1")
+    ap.add_argument("--max-iter", type=int, default=400, help="CIFAR-10 iterations of the fake training")
+    ap.add_argument("--pace", type=float, default=0.3, help="seconds per iteration of the FAKE training in leg 1")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mocha-interruption-", dir="/var/tmp"))

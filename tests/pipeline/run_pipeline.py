@@ -112,6 +112,9 @@ def write_inventory(work, container):
     })
     path = work / "pipeline.aws_ec2.yml"
     path.write_text(yaml.safe_dump(inv, sort_keys=False))
+    # The inventory's group_vars (the run id and results store of each EC2 host) beside it, as in the checkout.
+    if not (work / "group_vars").exists():
+        (work / "group_vars").symlink_to(REPO / "inventory" / "group_vars")
     return path
 
 
