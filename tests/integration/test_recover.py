@@ -36,8 +36,17 @@ def plant(aws, run_id, state="running", iteration=400, legs=None):
 
 
 def leg(n, start, end):
-    return {"leg": n, "host": f"h{n}", "instance_id": f"i-{n}", "market": "spot", "started_at": start, "ended_at": end,
-            "start_iteration": 0, "end_iteration": 200 * n, "end": "interrupted"}
+    return {
+        "leg": n,
+        "host": f"h{n}",
+        "instance_id": f"i-{n}",
+        "market": "spot",
+        "started_at": start,
+        "ended_at": end,
+        "start_iteration": 0,
+        "end_iteration": 200 * n,
+        "end": "interrupted",
+    }
 
 
 def recover(aws, check=False, **overrides):
@@ -57,8 +66,12 @@ def test_nothing_to_recover_creates_nothing(aws):
 
 def test_finished_and_empty_runs_are_not_recovered(aws):
     plant(aws, "done1", state="finished", iteration=200)
-    aws.client("iam").create_role(RoleName="mocha-cloud-empty", Path="/mocha-cloud/mocha-cloud/", AssumeRolePolicyDocument="{}",
-                                  Tags=[{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "mocha-cloud:run-id", "Value": "empty"}])
+    aws.client("iam").create_role(
+        RoleName="mocha-cloud-empty",
+        Path="/mocha-cloud/mocha-cloud/",
+        AssumeRolePolicyDocument="{}",
+        Tags=[{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "mocha-cloud:run-id", "Value": "empty"}],
+    )
     out = recover(aws)
     assert out.returncode == 0, out.stdout[-4000:]
     assert "No interrupted or vanished run to recover (2 run(s) looked at)" in flat(out)
@@ -120,8 +133,15 @@ def test_the_watch_launches_a_leg_with_the_same_settings_and_stops_at_max_legs(a
     artifacts = aws.tmp / "artifacts"
     # cifar10_max_iter 0 makes the leg's own preflight refuse at once (after its recover chose cut1): the leg ran, with
     # this run's -e arguments, and failed without creating anything.
-    out = recover(aws, recover_watch=True, aws_gpu_instance_market="spot", recover_max_legs=1, cifar10_max_iter=0,
-                  cifar10_artifacts_dir=str(artifacts), recover_poll_seconds=1)
+    out = recover(
+        aws,
+        recover_watch=True,
+        aws_gpu_instance_market="spot",
+        recover_max_legs=1,
+        cifar10_max_iter=0,
+        cifar10_artifacts_dir=str(artifacts),
+        recover_poll_seconds=1,
+    )
     text = flat(out)
     assert out.returncode != 0, out.stdout[-4000:]
     assert "launching leg 1" in text and "Leg 1 of run cut1 ended with status 2" in text
