@@ -311,9 +311,9 @@ class Keeper:
         self.marker = None
         status = job_status(args.ctl)
         started = job_started(status)
-        # A new leg on a running training is dated from its start (the keeper may come late); on an ended one from now
-        # (the leg it trained, if any, was closed already: no hours counted twice).
-        since = iso_epoch(started) if started and status.get("running") else None
+        # A new leg is dated from the training's start: the keeper may come late, even after a short training ended (the
+        # role starts it only with a training it started or found running, and a keeper that ends is not restarted).
+        since = iso_epoch(started) if started else None
         since = args.leg_started_at or since  # the instance's launch, when the controller gave it
         self.legs, self.leg = open_leg(self.legs_path, args, resumed_iteration(self.snapdir, started), since)
 
