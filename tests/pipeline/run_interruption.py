@@ -6,16 +6,20 @@
 The stand-ins are the single-run pipeline's (tests/pipeline/run_pipeline.py, whose helpers this imports): moto for
 EC2, S3 and IAM, a podman container per instance, local upstreams, the FAKE julia, and the FAKE IMDSv2 on 127.0.0.1.
 
-Steps and what each must show:
+Steps and what each must show (the settings ask for spot instances, as a user who wants this would):
 1. leg 1: site.yml with cifar10_wait=false provisions, configures and starts a slow training, and detaches. The state
    keeper on the instance ships each complete snapshot to the run's S3 prefix (marker state running).
 2. the spot interruption: the FAKE IMDS posts the two-minute notice. The keeper stops the training, ships what exists
-   and marks the run interrupted in S3; the training is no longer running.
-3. the instance goes: the container is removed and the moto instance terminated.
-4. leg 2: site.yml again, on a fresh container. The inventory finds no instance, so it provisions a new one with the
-   same run id, configures it, restores the newest snapshot from S3 (checked) and trains to the end.
-5. the run is one: metrics.json has exactly max_iter iterations, one resume at the iteration of the shipped snapshot,
-   no iteration counted twice; the legs say interrupted then finished, on two instances, with their hours and cost;
+   and marks the run interrupted in S3; the training is no longer running. Then the instance goes: the container is
+   removed and the moto instance terminated.
+3. leg 2: site.yml again, on a fresh container, detached again. The inventory finds no instance, so it provisions a
+   new one with the same run id, configures it, restores the newest snapshot from S3 (checked) and trains on. Once it
+   has shipped a newer snapshot, the instance goes without a word (no notice: the marker still says running).
+4. leg 3: playbooks/recover.yml -e recover_watch=true finds the run (interrupted: its marker says running and no
+   instance is live), launches a leg (site.yml -e recover=true in a child ansible-playbook) that restores and trains to
+   the end, sees the run finished, and stops.
+5. the run is one: metrics.json has exactly max_iter iterations, a resume at each restored snapshot's iteration, no
+   iteration counted twice; the legs say interrupted, lost, finished, on three instances, with their hours and cost;
    report.md shows them; S3 holds the finished state.
 6. teardown keeps the bucket with the results and says so; with teardown_delete_results=true nothing is left.
 It prints the time of each leg and the iterations of each, and exits non-zero when any check fails.
@@ -24,7 +28,6 @@ It prints the time of each leg and the iterations of each, and exits non-zero wh
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,34 +76,52 @@ def training_status(container, env):
     return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
 
 
-def check_run(work, max_iter, resumed_at, first_instance, second_instance):
-    """metrics.json of the finished run (leg 2's host): one continuous run, the resume marked, the legs priced."""
-    found = [json.loads(p.read_text()) for p in (work / "artifacts").glob(f"*/{RUN_ID}/metrics.json")]
-    done = [m for m in found if m.get("completed")]
+def check_run(work, max_iter, resumed_at, instances, ends):
+    """metrics.json of the finished run (the last leg's host): one continuous run, each resume marked, the legs
+    priced."""
+    found = [(p, json.loads(p.read_text())) for p in (work / "artifacts").glob(f"*/{RUN_ID}/metrics.json")]
+    done = [(p, m) for p, m in found if m.get("completed")]
     rp.check(len(done) == 1, f"one finished run's metrics.json on the controller: {len(done)} of {len(found)}")
-    m = done[0]
+    path, m = done[0]
     iters = [point[0] for point in m["objective_curve"]]
     rp.check(m["iterations"] == max_iter, f"metrics.json shows exactly {max_iter} iterations: {m['iterations']}")
     rp.check(len(iters) == len(set(iters)) and iters == sorted(iters) and iters[-1] == max_iter,
              f"the curve is continuous, no iteration counted twice: {iters}")
     resumes = [r.get("iteration") for r in m.get("resumes") or []]
-    rp.check(resumes == [resumed_at], f"one resume, marked at the shipped snapshot's iteration {resumed_at}: {resumes}")
+    rp.check(resumes == resumed_at, f"a resume marked at each restored snapshot's iteration {resumed_at}: {resumes}")
     legs = m.get("legs") or {}
     each = legs.get("legs", [])
-    rp.check([g["end"] for g in each] == ["interrupted", "finished"], f"two legs, interrupted then finished: {each}")
-    rp.check([g["instance_id"] for g in each] == [first_instance, second_instance],
-             f"the legs name the two instances: {[g['instance_id'] for g in each]} vs {[first_instance, second_instance]}")
-    rp.check(each[1]["start_iteration"] == resumed_at and each[1]["end_iteration"] == max_iter
-             and each[0]["end_iteration"] >= resumed_at,
-             f"leg 2 runs from {resumed_at} to {max_iter}, leg 1 reached at least {resumed_at}: {each}")
-    rp.check(legs["interruptions"] == 1 and all(g["hours"] is not None and g["cost_usd"] is not None for g in each)
+    rp.check([g["end"] for g in each] == ends, f"{len(ends)} legs, {', '.join(ends)}: {each}")
+    rp.check({g["market"] for g in each} == {"spot"} and all(g["hourly_usd"] for g in each),
+             f"every leg on the spot market, with an hourly price: {[(g['market'], g['hourly_usd']) for g in each]}")
+    rp.check([g["instance_id"] for g in each] == instances,
+             f"the legs name the instances: {[g['instance_id'] for g in each]} vs {instances}")
+    rp.check([g["start_iteration"] for g in each] == [0, *resumed_at] and each[-1]["end_iteration"] == max_iter
+             and all(g["end_iteration"] >= nxt for g, nxt in zip(each[:-1], resumed_at, strict=True)),
+             f"each leg starts where the run resumed ({[0, *resumed_at]}) and reached the next one's start; the last "
+             f"ends at {max_iter}: {[(g['start_iteration'], g['end_iteration']) for g in each]}")
+    rp.check(legs["interruptions"] == len(ends) - 1 and all(g["hours"] is not None and g["cost_usd"] is not None for g in each)
              and legs["total_cost_usd"] is not None and legs["on_demand_cost_usd"] is not None,
-             f"hours and cost of each leg, the interruption, the total against on demand: {legs}")
-    report = [p for p in (work / "artifacts").glob(f"*/{RUN_ID}/report.md")
-              if json.loads((p.parent / "metrics.json").read_text()).get("completed")][0].read_text()
-    rp.check("## Legs" in report and "1 interruption(s)" in report and first_instance in report and second_instance in report,
-             "report.md shows the legs, the interruption and both instances")
+             f"hours and cost of each leg, the interruptions, the total against on demand: {legs}")
+    report = (path.parent / "report.md").read_text()
+    rp.check("## Legs" in report and f"{len(ends) - 1} interruption(s)" in report and all(i in report for i in instances),
+             "report.md shows the legs, the interruptions and every instance")
     return m
+
+
+def leave(moto, env, container, imds_url, instances):
+    """The instance goes: its container removed, the moto instance terminated, any notice taken back."""
+    rp.sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, env=env)
+    moto.client("ec2").terminate_instances(InstanceIds=instances)
+    rp.imds_control(imds_url, "clear")  # the next instance has no notice
+    rp.check(live_instances(moto) == [], "no instance of the run is left")
+
+
+def shipped_beyond(moto, iteration, timeout=240):
+    """Wait until the keeper has shipped a complete snapshot newer than ITERATION while the run trains."""
+    return wait_for(f"a complete snapshot newer than iteration {iteration} shipped to S3 while the run trains", lambda: (
+        (m := rp.s3_run_state(moto, RUN_ID)[0]) and m.get("snapshot") and m.get("state") == "running"
+        and m.get("iteration", 0) > iteration and m), timeout)
 
 
 def main():
@@ -127,7 +148,9 @@ def main():
 
         more = yaml.safe_load(extra.read_text())
         # A snapshot every 50 iterations, so there is something to ship long before the end.
-        more.update({"cifar10_snapshot_interval": 50, "cifar10_validation_interval": 100, "cifar10_summary_interval": 25})
+        more.update({"cifar10_snapshot_interval": 50, "cifar10_validation_interval": 100, "cifar10_summary_interval": 25,
+                     # Spot instances (a launch template with spot market options), as the watch requires.
+                     "aws_gpu_instance_market": "spot"})
         extra.write_text(yaml.safe_dump(more))
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
@@ -140,43 +163,60 @@ def main():
         first = live_instances(moto)
         rp.check(len(first) == 1, f"leg 1 runs on one instance: {first}")
         t_train = time.monotonic()
-        marker = wait_for("a complete snapshot shipped to S3 while the run trains", lambda: (
-            (m := rp.s3_run_state(moto, RUN_ID)[0]) and m.get("snapshot") and m.get("state") == "running" and m), 240)
+        shipped_beyond(moto, 0)
         rp.check(training_status(container, env).get("running") is True, "the training is still running")
 
-        # 2. the spot interruption notice.
+        # 2. the spot interruption notice, then the instance goes.
         t_notice = time.monotonic()
         rp.imds_control(imds_url, "interrupt")
         wait_for("the run marked interrupted in S3 after the notice",
                  lambda: (rp.s3_run_state(moto, RUN_ID)[0] or {}).get("state") == "interrupted", 60, 0.5)
         t_shipped = time.monotonic() - t_notice
         marker, legs = rp.check_shipped(moto, RUN_ID, "interrupted")
-        resumed_at = marker["iteration"]
-        rp.check(0 < resumed_at < args.max_iter, f"the shipped snapshot is mid-run: iteration {resumed_at} of {args.max_iter}")
+        resume1 = marker["iteration"]
+        rp.check(0 < resume1 < args.max_iter, f"the shipped snapshot is mid-run: iteration {resume1} of {args.max_iter}")
         status = training_status(container, env)
         rp.check(status.get("running") is False, f"the notice stopped the training: {status.get('state')}")
         rp.check([g.get("end") for g in legs] == ["interrupted"] and legs[0].get("instance_id") == first[0],
                  f"leg 1 ended interrupted on {first[0]}: {legs}")
         leg1_train = time.monotonic() - t_train
+        leave(moto, env, container, imds_url, first)
 
-        # 3. the instance goes (what a spot reclaim does two minutes later).
-        rp.sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, env=env)
-        moto.client("ec2").terminate_instances(InstanceIds=first)
-        rp.imds_control(imds_url, "clear")  # the next instance has no notice
-        rp.check(live_instances(moto) == [], "no instance of the run is left")
-
-        # 4. leg 2: site.yml again on a fresh instance, at full speed.
+        # 3. leg 2: site.yml again on a fresh instance, slow and detached; lost without a notice once it shipped more.
         rp.start_container(container, env, work)
         rp.install_gcc(container, env)
-        run2, leg2 = run_site(playbook, env, work, "leg2")
+        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow)
         second = live_instances(moto)
         rp.check(len(second) == 1 and second != first, f"leg 2 runs on a new instance: {second} (leg 1: {first})")
         flat = " ".join(run2.stdout.split())
         rp.check("resumes on" in flat and f"from {marker['snapshot']}" in flat and "shipped from" in flat,
                  f"leg 2 restored {marker['snapshot']} from S3 and said so")
+        marker2 = shipped_beyond(moto, resume1)
+        resume2 = marker2["iteration"]
+        rp.check(resume2 < args.max_iter, f"leg 2 shipped iteration {resume2} of {args.max_iter} and trains on")
+        leave(moto, env, container, imds_url, second)
+
+        # 4. leg 3: the recover watch finds the run, launches a leg that finishes it, and stops.
+        rp.start_container(container, env, work)
+        rp.install_gcc(container, env)
+        t3 = time.monotonic()
+        watch = rp.sh(["ansible-playbook", "-i", inventory, REPO / "playbooks" / "recover.yml", "-e", f"@{extra}",
+                       "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5})],
+                      env=env, cwd=REPO, capture_output=True)
+        leg3 = time.monotonic() - t3
+        (work / "leg3-watch.log").write_text(watch.stdout + watch.stderr)
+        print(watch.stdout[-5000:], watch.stderr[-2000:], sep="\n", flush=True)
+        rp.check(watch.returncode == 0, f"recover.yml -e recover_watch=true succeeded (rc={watch.returncode}, {leg3:.0f} s)")
+        leg_logs = sorted((work / "artifacts" / RUN_ID / "recover").glob("leg-*.log"))
+        rp.check(len(leg_logs) == 1, f"the watch launched one leg: {[p.name for p in leg_logs]}")
+        leg_log = " ".join(leg_logs[0].read_text().split())
+        rp.check(f"from snapshot-{resume2:06d}.jld" in leg_log and "shipped from" in leg_log,
+                 f"the watch's leg restored snapshot-{resume2:06d}.jld from S3")
+        third = [i for i in live_instances(moto) if i not in first + second]
+        rp.check(len(third) == 1, f"leg 3 ran on a third instance: {third}")
 
         # 5. one run.
-        m = check_run(work, args.max_iter, resumed_at, first[0], second[0])
+        m = check_run(work, args.max_iter, [resume1, resume2], first + second + third, ["interrupted", "lost", "finished"])
         rp.check_shipped(moto, RUN_ID, "finished", args.max_iter)
 
         # 6. teardown.
@@ -184,19 +224,13 @@ def main():
         legs = m["legs"]["legs"]
         print(f"interruption: leg 1 site.yml {leg1_setup:.0f} s, trained {leg1_train:.0f} s to iteration "
               f"{legs[0]['end_iteration']} (snapshot {marker['snapshot']} shipped; notice to marker {t_shipped:.1f} s); "
-              f"leg 2 site.yml {leg2:.0f} s, iterations {legs[1]['start_iteration']} to {legs[1]['end_iteration']}; "
-              f"GCC {gcc}; legs {[(g['instance_id'], g['end'], g['hours']) for g in legs]}", flush=True)
+              f"leg 2 site.yml {leg2_setup:.0f} s, iterations {legs[1]['start_iteration']} to {legs[1]['end_iteration']}, "
+              f"lost; leg 3 recover watch {leg3:.0f} s, iterations {legs[2]['start_iteration']} to {legs[2]['end_iteration']}; "
+              f"GCC {gcc}; legs {[(g['instance_id'], g['market'], g['end'], g['hours'], g['cost_usd']) for g in legs]}; "
+              f"total {m['legs']['total_hours']} h ${m['legs']['total_cost_usd']} against ${m['legs']['on_demand_cost_usd']} "
+              f"on demand", flush=True)
     finally:
-        if data_proc:
-            data_proc.kill()
-        if imds_server:
-            imds_server.shutdown()
-        moto.stop()
-        if not args.keep:
-            subprocess.run(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work} and container {container}")
+        rp.clean_up(args.keep, work, [container], moto, data_proc, imds_server)
 
 
 if __name__ == "__main__":

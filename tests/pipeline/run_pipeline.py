@@ -204,6 +204,21 @@ def teardown_keeps_then_deletes_results(playbook, env, moto, run_id):
     check(not any(left.values()), f"nothing left in AWS after teardown with teardown_delete_results=true: {left}")
 
 
+def clean_up(keep, work, containers, moto, data_proc=None, imds_server=None):
+    """Stop the stand-ins; remove the containers and the work directory unless --keep."""
+    if data_proc:
+        data_proc.kill()
+    if imds_server:
+        imds_server.shutdown()
+    moto.stop()
+    if keep:
+        print(f"kept {work} and container(s) {', '.join(containers)}")
+        return
+    for c in containers:
+        subprocess.run(["podman", "rm", "-f", c], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None):
     import yaml
 
@@ -367,16 +382,7 @@ def main():
         print(f"pipeline: first run {first:.1f} s, second run {second:.1f} s "
               f"({100 * second / first:.0f}% of the first; target <= 20%), second run changed=0", flush=True)
     finally:
-        if data_proc:
-            data_proc.kill()
-        if imds_server:
-            imds_server.shutdown()
-        moto.stop()
-        if not args.keep:
-            subprocess.run(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work} and container {container}")
+        clean_up(args.keep, work, [container], moto, data_proc, imds_server)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -230,15 +228,7 @@ def main():
               + f"; one after another {sum(times.values()):.1f} s of training, side by side the longest queue {longest:.1f} s",
               flush=True)
     finally:
-        if data_proc:
-            data_proc.kill()
-        moto.stop()
-        if not args.keep:
-            for c in containers:
-                subprocess.run(["podman", "rm", "-f", c], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work} and containers {containers}")
+        rp.clean_up(args.keep, work, containers, moto, data_proc)
 
 
 if __name__ == "__main__":

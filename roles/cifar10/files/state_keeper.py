@@ -117,10 +117,40 @@ def job_started(status):
     return started if isinstance(started, int) and 0 < started <= time.time() else None
 
 
-def resumed_iteration(snapdir, started):
-    """The iteration a training started at STARTED (epoch seconds) resumed from: the newest snapshot with the HDF5
-    signature that was there before it started (jobctl's started_at has whole seconds: a snapshot of that second
-    counts; Mocha takes far longer than that to write its first). Without STARTED, the newest complete one."""
+JOB_START = re.compile(r"^\[jobctl [^\]]*\] starting ")
+LOADED = re.compile(r"Loading existing model from \S*snapshot-(\d+)\.jld")
+
+
+def loaded_iteration(log_path):
+    """The snapshot the training's last start loaded, as Mocha says it in the log ("Loading existing model from
+    .../snapshot-NNNNNN.jld" after jobctl's "starting" line): its iteration, 0 when it loaded none, None when the log
+    does not say (no start line in its last 256 KiB)."""
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(log_path) - 262144))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    starts = [i for i, line in enumerate(lines) if JOB_START.match(line)]
+    if not starts:
+        return None
+    for line in lines[starts[-1] + 1:]:
+        m = LOADED.search(line)
+        if m:
+            return int(m.group(1))
+        if LOG_ITER.search(line):
+            return 0  # training went on without loading a snapshot
+    return None
+
+
+def resumed_iteration(snapdir, started, log_path=None):
+    """The iteration a training started at STARTED (epoch seconds) resumed from: the snapshot Mocha says it loaded
+    after that start (the log), else the newest snapshot with the HDF5 signature that was there before it started
+    (jobctl's started_at has whole seconds: a snapshot of that second counts; Mocha takes far longer than that to write
+    its first). Without STARTED, the newest complete one."""
+    loaded = loaded_iteration(log_path) if log_path else None
+    if loaded is not None:
+        return loaded
     if started is None:
         return snapshot_state.newest_complete(snapdir, running=False)["iteration"] or 0
     for iteration, name in reversed(snapshot_state.list_snapshots(snapdir)):
@@ -315,7 +345,7 @@ class Keeper:
         # role starts it only with a training it started or found running, and a keeper that ends is not restarted).
         since = iso_epoch(started) if started else None
         since = args.leg_started_at or since  # the instance's launch, when the controller gave it
-        self.legs, self.leg = open_leg(self.legs_path, args, resumed_iteration(self.snapdir, started), since)
+        self.legs, self.leg = open_leg(self.legs_path, args, resumed_iteration(self.snapdir, started, self.log), since)
 
     def round(self, running, state):
         """Ship what is complete now; STATE is the marker's state (running, finished, failed, interrupted)."""
