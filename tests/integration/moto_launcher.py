@@ -1,4 +1,5 @@
-"""Starts moto's server (the fake AWS of the tests) with one correction to how it reads S3 bucket policies.
+"""Starts moto's server (the fake AWS of the tests) with two corrections: how it reads S3 bucket policies, and the EC2
+call DeleteLaunchTemplateVersions, which it lacks.
 
 moto answers a request on an object with a bucket policy's statement as soon as the statement's Action and Resource
 match, and when the statement has a Condition it cannot check against the request, it answers Deny, whatever the
@@ -11,6 +12,13 @@ over TLS: this launcher evaluates ``aws:SecureTransport`` as ``true`` in bucket 
 condition does not hold does not apply (as in AWS). A statement with any other condition key or operator is left to
 moto unchanged. A bucket policy without conditions, or with one that holds, still allows or denies as moto does,
 so a deny the real S3 would give is still given (tests/integration/test_aws_run_results.py shows it).
+
+DeleteLaunchTemplateVersions: amazon.aws.ec2_launch_template (state absent) deletes a template's non-default versions
+before the template, and moto 5.x answers that call with "not implemented" (a 500), so tearing down a spot run whose
+launch template got a second version (a re-provision) fails here where AWS succeeds. The launcher adds it as AWS
+documents it: each listed version is deleted, except the default version and versions that do not exist, which are
+listed as unsuccessful with AWS's error codes; version numbers are never reused (a new version takes the highest
+number ever given plus one).
 
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
 """
@@ -62,6 +70,58 @@ def patch_moto():
         return result
 
     FakeBucket.get_permission = get_permission
+    patch_launch_template_versions()
+
+
+def patch_launch_template_versions():
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import InvalidLaunchTemplateVersionNotFound
+    from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateVersion
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    def by_number(template, num):
+        for version in template.versions:
+            if version.number == int(num):
+                return version
+        raise InvalidLaunchTemplateVersionNotFound(template_id=template.id, version=num)
+
+    def get_version(self, num):
+        if str(num).lower() == "$latest":
+            return self.versions[-1]
+        if str(num).lower() == "$default":
+            return self.default_version()
+        return by_number(self, num)
+
+    def create_version(self, data, description):
+        self.highest_version = max(getattr(self, "highest_version", 0), *(v.number for v in self.versions), 0) + 1
+        version = LaunchTemplateVersion(self, self.highest_version, data, description)
+        self.versions.append(version)
+        return version
+
+    def delete_launch_template_versions(self):
+        tid, name = self._get_param("LaunchTemplateId"), self._get_param("LaunchTemplateName")
+        self.error_on_dryrun()
+        template = self.ec2_backend.get_launch_template(tid) if tid else self.ec2_backend.get_launch_template_by_name(name)
+        done, refused = [], []
+        for num in self._get_param("Versions", []):
+            ref = {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "VersionNumber": int(num)}
+            found = [v for v in template.versions if v.number == int(num)]
+            if not found:
+                refused.append(ref | {"ResponseError": {"Code": "launchTemplateVersionDoesNotExist",
+                                                         "Message": f"The launch template version {num} does not exist"}})
+            elif template.is_default(found[0]):
+                refused.append(ref | {"ResponseError": {"Code": "launchTemplateVersionDefaultNotDeletable",
+                                                         "Message": "The default version cannot be deleted"}})
+            else:
+                template.versions.remove(found[0])
+                done.append(ref)
+        return ActionResult({"SuccessfullyDeletedLaunchTemplateVersions": done,
+                             "UnsuccessfullyDeletedLaunchTemplateVersions": refused})
+
+    LaunchTemplate.get_version = get_version
+    LaunchTemplate.default_version = lambda self: by_number(self, self.default_version_number)
+    LaunchTemplate.create_version = create_version
+    LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions
 
 
 if __name__ == "__main__":
