@@ -94,7 +94,7 @@ def check_run(work, max_iter, resumed_at, instances, ends):
     rp.check([g["end"] for g in each] == ends, f"{len(ends)} legs, {', '.join(ends)}: {each}")
     # The spot price is read at run time (DescribeSpotPriceHistory; moto's is a token 0.00001), below on demand.
     rp.check({g["market"] for g in each} == {"spot"}
-             and all(0 < g["hourly_usd"] < legs["on_demand_cost_usd"] / legs["total_hours"] for g in each),
+             and all(0 < (g["hourly_usd"] or 0) < (legs["on_demand_cost_usd"] or 0) / (legs["total_hours"] or 1) for g in each),
              f"every leg on the spot market, at a spot price below on demand: {[(g['market'], g['hourly_usd']) for g in each]}")
     rp.check([g["instance_id"] for g in each] == instances,
              f"the legs name the instances: {[g['instance_id'] for g in each]} vs {instances}")
