@@ -145,7 +145,7 @@ def select(runs, run_id="", watch=False):
             "msg": ("Recovering " if ok else "Not recovering: ") + why + ".",
         }
     chosen = [(r, recoverable(r)[1]) for r in runs if recoverable(r)[0]]
-    ids = [r["run_id"] for r, _ in chosen]
+    ids = [run["run_id"] for run, _why in chosen]
     if not chosen:
         return {
             "outcome": "none",
@@ -155,7 +155,7 @@ def select(runs, run_id="", watch=False):
         }
     if len(chosen) == 1:
         return {"outcome": "one", "run_id": ids[0], "candidates": ids, "msg": f"Recovering {chosen[0][1]}."}
-    listing = "; ".join(why for _, why in chosen)
+    listing = "; ".join(why for _run, why in chosen)
     return {
         "outcome": "several",
         "run_id": "",
