@@ -27,10 +27,8 @@ It prints the time of each leg and the iterations of each, and exits non-zero wh
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -133,9 +131,7 @@ def main():
     ap.add_argument("--pace", type=float, default=0.3, help="seconds per iteration of the FAKE training in leg 1")
     args = ap.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="mocha-interruption-", dir="/var/tmp"))
-    suffix = os.environ.get("MOCHA_CLOUD_TEST_SUFFIX") or "local"
-    container = f"mocha-interruption-{suffix}-{os.getpid()}"
+    work, container = rp.work_dir("interruption")
     data_proc = imds_server = None
     moto = rp.FakeAws(work)
     try:

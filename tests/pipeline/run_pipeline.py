@@ -118,6 +118,13 @@ def write_inventory(work, container):
     return path
 
 
+def work_dir(kind):
+    """A fresh work directory under /var/tmp and the base name of this run's containers (kind, suffix, pid)."""
+    work = Path(tempfile.mkdtemp(prefix=f"mocha-{kind}-", dir="/var/tmp"))
+    suffix = os.environ.get("MOCHA_CLOUD_TEST_SUFFIX") or "local"
+    return work, f"mocha-{kind}-{suffix}-{os.getpid()}"
+
+
 def pipeline_env(moto, work):
     """The environment of every ansible-playbook the pipelines run: moto only, the test's settings, podman."""
     return aws_env(moto.endpoint, work) | {

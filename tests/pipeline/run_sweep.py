@@ -27,10 +27,8 @@ times, against running them one after another (--hosts 1 runs the same sweep on 
 import argparse
 import importlib.util
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -152,9 +150,8 @@ def main():
     args = ap.parse_args()
     fail_at = args.max_iter * 3 // 4
 
-    work = Path(tempfile.mkdtemp(prefix="mocha-sweep-", dir="/var/tmp"))
-    suffix = os.environ.get("MOCHA_CLOUD_TEST_SUFFIX") or "local"
-    containers = [f"mocha-sweep-{suffix}-{os.getpid()}-{i}" for i in range(args.hosts)]
+    work, base = rp.work_dir("sweep")
+    containers = [f"{base}-{i}" for i in range(args.hosts)]
     data_proc = None
     moto = rp.FakeAws(work)
     try:
