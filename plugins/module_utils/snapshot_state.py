@@ -22,17 +22,29 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SNAPSHOT_NAME = re.compile(r"^snapshot-(?P<iter>\d+)\.jld$")
 
 
+def _signature_offset(read_at, size):
+    """The first offset HDF5 allows (0, 512, 1024, 2048, ...) where read_at(offset) gives the signature, or None."""
+    offset = 0
+    while offset + len(HDF5_SIGNATURE) <= size:
+        if read_at(offset) == HDF5_SIGNATURE:
+            return offset
+        offset = 512 if offset == 0 else offset * 2
+    return None
+
+
 def hdf5_signature_offset(path):
     """The offset of the HDF5 signature in path (0, 512, 1024, 2048, ...), or None when there is none."""
-    size = os.path.getsize(path)
     with open(path, "rb") as handle:
-        offset = 0
-        while offset + len(HDF5_SIGNATURE) <= size:
+        def read_at(offset):
             handle.seek(offset)
-            if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
-                return offset
-            offset = 512 if offset == 0 else offset * 2
-    return None
+            return handle.read(len(HDF5_SIGNATURE))
+
+        return _signature_offset(read_at, os.path.getsize(path))
+
+
+def hdf5_signature_offset_in(data):
+    """The same for the bytes of a snapshot held in memory (one downloaded, before it is written anywhere)."""
+    return _signature_offset(lambda offset: data[offset:offset + len(HDF5_SIGNATURE)], len(data))
 
 
 def sha256_file(path):
@@ -85,9 +97,14 @@ def check_snapshot(path, sha256):
         return f"Snapshot {path} named in state.json is missing. {fix}"
     if not SNAPSHOT_NAME.match(os.path.basename(path)):
         return f"{path} is not named snapshot-NNNNNN.jld. {fix}"
-    actual = sha256_file(path)
-    if actual != (sha256 or "").lower():
-        return f"Snapshot {path} is corrupt: sha256 {actual}, state.json says {sha256}. {fix}"
-    if hdf5_signature_offset(path) is None:
-        return f"Snapshot {path} is corrupt: no HDF5 signature (not a JLD file). {fix}"
+    return corruption(path, sha256_file(path), sha256, lambda: hdf5_signature_offset(path), fix)
+
+
+def corruption(where, actual_sha256, sha256, signature_offset, fix):
+    """None when a snapshot's sha256 is the one state.json gives and it carries the HDF5 signature; else the message
+    naming WHERE (a path, an S3 location) and FIX. signature_offset: a callable, asked only once the sha256 matches."""
+    if actual_sha256 != str(sha256 or "").lower():
+        return f"Snapshot {where} is corrupt: sha256 {actual_sha256}, state.json says {sha256}. {fix}"
+    if signature_offset() is None:
+        return f"Snapshot {where} is corrupt: no HDF5 signature (not a JLD file). {fix}"
     return None

@@ -121,16 +121,21 @@ JOB_START = re.compile(r"^\[jobctl [^\]]*\] starting ")
 LOADED = re.compile(r"Loading existing model from \S*snapshot-(\d+)\.jld")
 
 
+def log_tail(log_path, size):
+    """The lines of the last SIZE bytes of the log ([] when it cannot be read)."""
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(log_path) - size))
+            return handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
 def loaded_iteration(log_path):
     """The snapshot the training's last start loaded, as Mocha says it in the log ("Loading existing model from
     .../snapshot-NNNNNN.jld" after jobctl's "starting" line): its iteration, 0 when it loaded none, None when the log
     does not say (no start line in its last 256 KiB)."""
-    try:
-        with open(log_path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(log_path) - 262144))
-            lines = handle.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return None
+    lines = log_tail(log_path, 262144)
     starts = [i for i, line in enumerate(lines) if JOB_START.match(line)]
     if not starts:
         return None
@@ -178,15 +183,10 @@ def iso_epoch(seconds):
 def last_logged_iteration(log_path):
     """The last iteration the training log shows (TRAIN lines), 0 when none."""
     last = 0
-    try:
-        with open(log_path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(log_path) - 65536))
-            for line in handle.read().decode("utf-8", "replace").splitlines():
-                m = LOG_ITER.search(line)
-                if m:
-                    last = int(m.group(1))
-    except OSError:
-        pass
+    for line in log_tail(log_path, 65536):
+        m = LOG_ITER.search(line)
+        if m:
+            last = int(m.group(1))
     return last
 
 
@@ -473,14 +473,10 @@ def restore(args):
     if data is None:
         return refuse(f"Snapshot {where} named in state.json is missing. {fix}")
     # Checked before anything is written: a refused state leaves the run directory as it was (no directory, no file).
-    if sha256_bytes(data) != str(marker.get("sha256") or "").lower():
-        return refuse(f"Snapshot {where} is corrupt: sha256 {sha256_bytes(data)}, state.json says {marker.get('sha256')}. {fix}")
-    with tempfile.TemporaryDirectory(prefix="state-keeper-") as scratch:
-        probe = os.path.join(scratch, name)
-        with open(probe, "wb") as handle:
-            handle.write(data)
-        if snapshot_state.hdf5_signature_offset(probe) is None:
-            return refuse(f"Snapshot {where} is corrupt: no HDF5 signature (not a JLD file). {fix}")
+    problem = snapshot_state.corruption(where, sha256_bytes(data), marker.get("sha256"),
+                                        lambda: snapshot_state.hdf5_signature_offset_in(data), fix)
+    if problem:
+        return refuse(problem)
     extras = {extra: store.get(STATE_DIR + extra) for extra in ("training.log", "legs.json")}
     os.makedirs(os.path.join(args.run_dir, "snapshots"), exist_ok=True)
     write_atomic(os.path.join(args.run_dir, "snapshots", name), data)
