@@ -16,9 +16,10 @@ Legs are the entries of ``<project>/<run id>/state/legs.json`` the state keeper 
 started_at, ended_at, end, ...}]}``); the hours spent are the sum of ended_at - started_at over them.
 """
 
-import datetime
 import json
 import math
+
+from ansible_collections.mocha.cloud.plugins.module_utils.run_legs import leg_hours
 
 RECOVERABLE = ("interrupted", "vanished")
 ACTIONS = ("finished", "failed", "wait", "launch", "refuse")
@@ -31,23 +32,6 @@ class RecoverError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # Legs and hours
 # ---------------------------------------------------------------------------------------------
-def parse_time(text):
-    """An ISO 8601 UTC time (``2026-01-02T03:04:05Z``, fractions and ``+00:00`` accepted) as an aware datetime,
-    or None when TEXT is not one."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 (the collection supports Python 3.9+)
-    return parsed
-
-
 def legs_from(doc):
     """The list of legs from legs.json as text, as a parsed document ({"legs": [...]}) or as a list; [] for nothing
     (no legs.json yet). Entries that are not objects are dropped; text that is not JSON raises RecoverError."""
@@ -65,18 +49,10 @@ def legs_from(doc):
     return [leg for leg in doc if isinstance(leg, dict)]
 
 
-def leg_hours(leg):
-    """Hours of one leg (ended_at - started_at); 0 when either time is missing or unreadable, or the end comes
-    before the start."""
-    start, end = parse_time(leg.get("started_at")), parse_time(leg.get("ended_at"))
-    if start is None or end is None or end <= start:
-        return 0.0
-    return (end - start).total_seconds() / 3600.0
-
-
 def spent_hours(legs):
-    """Total instance hours of the legs (see leg_hours), rounded to the hundredth."""
-    return round(sum(leg_hours(leg) for leg in legs_from(legs)), 2)
+    """Total instance hours of the legs (run_legs.leg_hours: ended_at - started_at; a leg without usable times counts
+    nothing), rounded to the hundredth."""
+    return round(sum(leg_hours(leg) or 0.0 for leg in legs_from(legs)), 2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,14 +12,23 @@ import datetime
 
 ENDS = ("running", "finished", "failed", "interrupted", "lost")
 INTERRUPTIONS = ("interrupted", "lost")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def _time(value):
+def parse_time(text):
+    """An ISO 8601 UTC time (``2026-01-02T03:04:05Z``, fractions and ``+00:00`` accepted) as an aware datetime,
+    or None when TEXT is not one."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
     try:
-        return datetime.datetime.strptime(str(value), TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+        parsed = datetime.datetime.fromisoformat(value)
     except ValueError:
         return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 (the collection supports Python 3.9+)
+    return parsed
 
 
 def _number(value):
@@ -45,7 +54,7 @@ def legs_of(doc):
 
 def leg_hours(leg):
     """Hours from started_at to ended_at, None when either is missing or malformed or they are out of order."""
-    start, end = _time(leg.get("started_at")), _time(leg.get("ended_at"))
+    start, end = parse_time(leg.get("started_at")), parse_time(leg.get("ended_at"))
     if start is None or end is None or end < start:
         return None
     return (end - start).total_seconds() / 3600.0
@@ -71,8 +80,8 @@ def summarize(doc):
             "instance_id": str(leg.get("instance_id") or ""),
             "instance_type": str(leg.get("instance_type") or ""),
             "market": str(leg.get("market") or ""),
-            "started_at": leg.get("started_at") if _time(leg.get("started_at")) else None,
-            "ended_at": leg.get("ended_at") if _time(leg.get("ended_at")) else None,
+            "started_at": leg.get("started_at") if parse_time(leg.get("started_at")) else None,
+            "ended_at": leg.get("ended_at") if parse_time(leg.get("ended_at")) else None,
             "end": end,
             "start_iteration": start_iter,
             "end_iteration": end_iter,

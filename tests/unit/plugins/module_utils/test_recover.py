@@ -26,25 +26,6 @@ LEGS = [leg(1, "2026-01-01T00:00:00Z", "2026-01-01T03:30:00Z"), leg(2, "2026-01-
 
 
 # --- legs and hours ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "text, hour",
-    [
-        ("2026-01-01T03:30:00Z", 3),
-        ("2026-01-01T03:30:00.250Z", 3),
-        ("2026-01-01T03:30:00+00:00", 3),
-        ("2026-01-01T03:30:00", 3),
-        ("", None),
-        ("yesterday", None),
-        (None, None),
-        (17, None),
-    ],
-)
-def test_parse_time(text, hour):
-    parsed = recover.parse_time(text)
-    assert (parsed.hour if parsed else None) == hour
-    assert parsed is None or parsed.utcoffset().total_seconds() == 0
-
-
 def test_hours_spent_are_the_sum_over_the_legs_in_every_form_legs_json_comes():
     doc = {"legs": LEGS}
     for form in (doc, json.dumps(doc), LEGS, json.dumps(doc).encode()):

@@ -62,3 +62,22 @@ def test_untrusted_fields_count_as_unknown(bad):
 def test_no_legs(doc):
     out = run_legs.summarize(doc)
     assert out["count"] == 0 and out["total_hours"] == 0 and out["total_cost_usd"] is None and not out["cost_complete"]
+
+
+@pytest.mark.parametrize(
+    "text, hour",
+    [
+        ("2026-01-01T03:30:00Z", 3),
+        ("2026-01-01T03:30:00.250Z", 3),
+        ("2026-01-01T03:30:00+00:00", 3),
+        ("2026-01-01T03:30:00", 3),
+        ("", None),
+        ("yesterday", None),
+        (None, None),
+        (17, None),
+    ],
+)
+def test_parse_time(text, hour):
+    parsed = run_legs.parse_time(text)
+    assert (parsed.hour if parsed else None) == hour
+    assert parsed is None or parsed.utcoffset().total_seconds() == 0
