@@ -131,17 +131,10 @@ def main():
     ap.add_argument("--pace", type=float, default=0.3, help="seconds per iteration of the FAKE training in leg 1")
     args = ap.parse_args()
 
-    work, container = rp.work_dir("interruption")
-    data_proc = imds_server = None
-    moto = rp.FakeAws(work)
-    try:
-        moto.start()
-        env = rp.pipeline_env(moto, work)
-        data = rp.make_fixtures(work)
-        data_proc, data_port = rp.start_data_server(work)
-        imds_server, imds_url = rp.start_imds()
+    with rp.stand_ins("interruption", args.keep, imds=True) as s:
+        work, (container,), moto, env, imds_url = s.work, s.containers, s.moto, s.env, s.imds_url
         inventory = rp.write_inventory(work, container)
-        extra = rp.write_vars(work, data, data_port, args.max_iter, imds_url, moto.endpoint)
+        extra = rp.write_vars(work, s.data, s.data_port, args.max_iter, imds_url, moto.endpoint)
         import yaml
 
         more = yaml.safe_load(extra.read_text())
@@ -227,8 +220,6 @@ def main():
               f"GCC {gcc}; legs {[(g['instance_id'], g['market'], g['end'], g['hours'], g['cost_usd']) for g in legs]}; "
               f"total {m['legs']['total_hours']} h ${m['legs']['total_cost_usd']} against ${m['legs']['on_demand_cost_usd']} "
               f"on demand", flush=True)
-    finally:
-        rp.clean_up(args.keep, work, [container], moto, data_proc, imds_server)
 
 
 if __name__ == "__main__":

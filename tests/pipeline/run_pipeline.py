@@ -36,6 +36,7 @@ non-zero when any check fails.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,11 +120,27 @@ def write_inventory(work, container):
     return path
 
 
-def work_dir(kind):
-    """A fresh work directory under /var/tmp and the base name of this run's containers (kind, suffix, pid)."""
+@contextlib.contextmanager
+def stand_ins(kind, keep, hosts=1, imds=False):
+    """The stand-ins of one pipeline, stopped and removed at the end (the work directory and the containers kept with
+    KEEP): a work directory under /var/tmp, the names of HOSTS containers, moto, the pipelines' environment, the
+    fixtures and their HTTP server, and with IMDS the FAKE IMDS. Yields them as attributes (work, containers, moto,
+    env, data, data_port, imds_url)."""
     work = Path(tempfile.mkdtemp(prefix=f"mocha-{kind}-", dir="/var/tmp"))
-    suffix = os.environ.get("MOCHA_CLOUD_TEST_SUFFIX") or "local"
-    return work, f"mocha-{kind}-{suffix}-{os.getpid()}"
+    base = f"mocha-{kind}-{os.environ.get('MOCHA_CLOUD_TEST_SUFFIX') or 'local'}-{os.getpid()}"
+    names = [base] if hosts == 1 else [f"{base}-{i}" for i in range(hosts)]
+    s = types.SimpleNamespace(work=work, containers=names, moto=FakeAws(work), data_proc=None, imds_server=None,
+                              imds_url=None)
+    try:
+        s.moto.start()
+        s.env = pipeline_env(s.moto, work)
+        s.data = make_fixtures(work)
+        s.data_proc, s.data_port = start_data_server(work)
+        if imds:
+            s.imds_server, s.imds_url = start_imds()
+        yield s
+    finally:
+        clean_up(keep, work, names, s.moto, s.data_proc, s.imds_server)
 
 
 def pipeline_env(moto, work):
@@ -321,22 +339,14 @@ def main():
     ap.add_argument("--max-iter", type=int, default=400, help="CIFAR-10 iterations of the fake training")
     args = ap.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="mocha-pipeline-", dir="/var/tmp"))
-    container = f"mocha-pipeline-{os.getpid()}"
-    data_proc = imds_server = None
-    moto = FakeAws(work)
-    try:
-        moto.start()
-        env = pipeline_env(moto, work)
+    with stand_ins("pipeline", args.keep, imds=True) as s:
+        work, (container,), moto, env = s.work, s.containers, s.moto, s.env
         if os.environ.get("MOCHA_PIPELINE_PROFILE"):
             env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
-        data = make_fixtures(work)
-        data_proc, data_port = start_data_server(work)
-        imds_server, imds_url = start_imds()
         start_container(container, env, work)
         gcc = install_gcc(container, env)
         inventory = write_inventory(work, container)
-        extra = write_vars(work, data, data_port, args.max_iter, imds_url, moto.endpoint)
+        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
         times = []
@@ -388,8 +398,6 @@ def main():
         first, second = times
         print(f"pipeline: first run {first:.1f} s, second run {second:.1f} s "
               f"({100 * second / first:.0f}% of the first; target <= 20%), second run changed=0", flush=True)
-    finally:
-        clean_up(args.keep, work, [container], moto, data_proc, imds_server)
 
 
 if __name__ == "__main__":

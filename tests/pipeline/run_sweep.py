@@ -150,21 +150,14 @@ def main():
     args = ap.parse_args()
     fail_at = args.max_iter * 3 // 4
 
-    work, base = rp.work_dir("sweep")
-    containers = [f"{base}-{i}" for i in range(args.hosts)]
-    data_proc = None
-    moto = rp.FakeAws(work)
-    try:
-        moto.start()
-        env = rp.pipeline_env(moto, work)
-        data = rp.make_fixtures(work)
-        data_proc, data_port = rp.start_data_server(work)
+    with rp.stand_ins("sweep", args.keep, hosts=args.hosts) as s:
+        work, containers, env = s.work, s.containers, s.env
         for c in containers:
             rp.start_container(c, env, work)
         with ThreadPoolExecutor(len(containers)) as pool:  # both instances' compilers at once
             list(pool.map(lambda c: rp.install_gcc(c, env), containers))
         inventory = write_inventory(work, containers)
-        extra = rp.write_vars(work, data, data_port, args.max_iter)
+        extra = rp.write_vars(work, s.data, s.data_port, args.max_iter)
         import yaml
 
         settings = yaml.safe_load((work / "settings.yml").read_text())
@@ -216,7 +209,7 @@ def main():
         down = rp.sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
         print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
         rp.check(down.returncode == 0, "teardown succeeded")
-        left = rp.aws_leftovers(moto)
+        left = rp.aws_leftovers(s.moto)
         rp.check(not any(left.values()), f"nothing left in AWS after teardown: {left}")
 
         longest = max(times["broken"] + times["high"], times["low"]) if args.hosts == 2 else sum(times.values())
@@ -224,8 +217,6 @@ def main():
               + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
               + f"; one after another {sum(times.values()):.1f} s of training, side by side the longest queue {longest:.1f} s",
               flush=True)
-    finally:
-        rp.clean_up(args.keep, work, containers, moto, data_proc)
 
 
 if __name__ == "__main__":
