@@ -115,7 +115,7 @@ def test_artifact_ships_what_an_installed_collection_needs_and_nothing_of_the_ch
     assert any(n.startswith("roles/cifar10/") for n in names)
     for left_out in ("ansible.cfg", "inventory", "settings.yml", "site.yml", "scripts", "tests", "molecule", "benchmarks",
                      ".ci", ".config", ".venv", ".yamllint", ".ansible-lint", "pyproject.toml", "requirements.txt",
-                     "requirements-dev.txt", "requirements.yml", "ee", "galaxy.yml"):
+                     "requirements-dev.txt", "requirements.yml", "constraints.txt", "ee", "galaxy.yml"):
         assert not any(n == left_out or n.startswith(left_out + "/") for n in names), left_out
     assert not any(n.endswith((".pyc", ".tar.gz")) or "__pycache__" in n for n in names)
 
