@@ -20,10 +20,35 @@ documents it: each listed version is deleted, except the default version and ver
 listed as unsuccessful with AWS's error codes; version numbers are never reused (a new version takes the highest
 number ever given plus one).
 
+RunInstances, where moto never says no and launches MinCount instances whatever MaxCount says, answers as EC2 does:
+
+- EC2 launches as many instances as it can place in the zone, from MinCount up to MaxCount, and none when it cannot
+  place MinCount (RunInstances, MinCount and MaxCount, EC2 API reference). The launcher launches min(MaxCount, what
+  the capacity map leaves) and refuses below MinCount.
+- A zone that does not offer the type (DescribeInstanceTypeOfferings, moto's own data) refuses it with HTTP 400,
+  ``Unsupported``: "Your requested instance type (T) is not supported in your requested Availability Zone (Z). Please
+  retry your request by not specifying an Availability Zone or choosing Z1, Z2." (the zones that offer it).
+- The capacity map refuses with HTTP 500 (a server error, which botocore's default retry mode repeats),
+  ``InsufficientInstanceCapacity``: on demand "We currently do not have sufficient T capacity in the Availability Zone
+  you requested (Z). Our system will be working on provisioning additional capacity. You can currently get T capacity
+  by not specifying an Availability Zone in your request or choosing Z1, Z2." (the zones offering T that have room;
+  when none has, the message ends after the second sentence), and for spot "There is no Spot capacity available that
+  matches your request.". Nothing is created before the refusal.
+- An instance launched through a launch template whose market options say spot is a spot instance (instanceLifecycle
+  spot), as when the options are given in the call; and an instance profile given in the call goes to every instance
+  launched, not only the first.
+
+The capacity map is a JSON file named by the environment variable MOCHA_CLOUD_FAKE_EC2_CAPACITY, read at every
+RunInstances (tests change it between calls): {"[market:]type@zone": instances}, with shell wildcards in each part,
+e.g. {"g4dn.xlarge@us-east-1a": 0, "spot:*@*": 0, "*@us-east-1c": 1}. A key is a pool: the pending and running instances
+that match it count against its number, and a launch must fit in every pool it matches. No matching key: no limit.
+
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
 """
 
+import fnmatch
 import json
+import os
 import sys
 
 # The request context the fake stands for: a client on TLS.
@@ -71,6 +96,7 @@ def patch_moto():
 
     FakeBucket.get_permission = get_permission
     patch_launch_template_versions()
+    patch_capacity()
 
 
 def patch_launch_template_versions():
@@ -122,6 +148,124 @@ def patch_launch_template_versions():
     LaunchTemplate.default_version = lambda self: by_number(self, self.default_version_number)
     LaunchTemplate.create_version = create_version
     LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions
+
+
+CAPACITY_ENV = "MOCHA_CLOUD_FAKE_EC2_CAPACITY"
+LIVE = ("pending", "running")
+
+
+def load_capacity(path):
+    """The capacity map of the file PATH ({} when unset or absent)."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    return {str(k): int(v) for k, v in (data or {}).items()}
+
+
+def pool_of(key):
+    """'spot:g4dn.*@us-east-1a' -> (market pattern, type pattern, zone pattern)."""
+    market, _, rest = key.rpartition(":")
+    itype, _, zone = rest.partition("@")
+    return market or "*", itype or "*", zone or "*"
+
+
+def in_pool(key, itype, zone, market):
+    m, t, z = pool_of(key)
+    return fnmatch.fnmatchcase(market, m) and fnmatch.fnmatchcase(itype, t) and fnmatch.fnmatchcase(zone, z)
+
+
+def room(capacity, live, itype, zone, market):
+    """How many more instances of ITYPE the map lets run in ZONE on MARKET (None: no limit). LIVE: (type, zone,
+    market) of the pending and running instances."""
+    left = None
+    for key, size in capacity.items():
+        if in_pool(key, itype, zone, market):
+            used = sum(1 for i in live if in_pool(key, *i))
+            left = max(0, size - used) if left is None else min(left, max(0, size - used))
+    return left
+
+
+def insufficient_message(itype, zone, market, others):
+    if market == "spot":
+        return "There is no Spot capacity available that matches your request."
+    text = (f"We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({zone}). "
+            "Our system will be working on provisioning additional capacity.")
+    if others:
+        text += f" You can currently get {itype} capacity by not specifying an Availability Zone in your request or " \
+                f"choosing {', '.join(others)}."
+    return text
+
+
+def unsupported_message(itype, zone, offered):
+    return (f"Your requested instance type ({itype}) is not supported in your requested Availability Zone ({zone}). "
+            f"Please retry your request by not specifying an Availability Zone or choosing {', '.join(offered)}.")
+
+
+def patch_capacity():
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original = InstanceResponse.run_instances
+
+    def refuse(self, code, message, status):
+        """EC2's error answer with EC2's HTTP status (moto's serializer gives 400 to every error it does not model)."""
+        _status, headers, body = self.serialized(ActionResult(EC2ClientError(code, message)))
+        headers["status"] = status
+        return body, headers
+
+    def request(self):
+        """(type, zone, market) the call asks for: the zone of its subnet (or placement), the market of its options or
+        of its launch template's."""
+        backend = self.ec2_backend
+        template = {}
+        if self._get_param("LaunchTemplate"):
+            template = backend._get_template_from_args(self._get_param("LaunchTemplate")).data
+        itype = self._get_param("InstanceType") or template.get("InstanceType") or "m1.small"
+        subnet_id = self._get_param("SubnetId") or next(
+            (n.get("SubnetId") for n in self._get_param("NetworkInterfaces", []) if n.get("SubnetId")), None)
+        if subnet_id:
+            zone = backend.get_subnet(subnet_id).availability_zone
+        else:
+            zone = self._get_param("Placement.AvailabilityZone") or (self._get_param("Placement") or {}).get(
+                "AvailabilityZone") or self.region + "a"
+        options = self._get_param("InstanceMarketOptions") or template.get("InstanceMarketOptions") or {}
+        market = "spot" if str(options.get("MarketType", "")).lower() == "spot" else "on-demand"
+        return itype, zone, market
+
+    def live(backend):
+        return [(i.instance_type, i.placement.zone, "spot" if i.lifecycle == "spot" else "on-demand")
+                for r in backend.reservations.values() for i in r.instances if i.state in LIVE]
+
+    def run_instances(self):
+        itype, zone, market = request(self)
+        offers = INSTANCE_TYPE_OFFERINGS["availability-zone"].get(self.region, [])
+        offered = sorted({o["Location"] for o in offers if o["InstanceType"] == itype})
+        if offered and zone not in offered:
+            return refuse(self, "Unsupported", unsupported_message(itype, zone, offered), 400)
+        capacity = load_capacity(os.environ.get(CAPACITY_ENV))
+        lo = int(self._get_param("MinCount", 1))
+        hi = max(lo, int(self._get_param("MaxCount", lo)))
+        running = live(self.ec2_backend)
+        left = room(capacity, running, itype, zone, market)
+        if left is not None and left < lo:
+            others = [z for z in offered if z != zone and room(capacity, running, itype, z, market) != 0]
+            return refuse(self, "InsufficientInstanceCapacity", insufficient_message(itype, zone, market, others), 500)
+        self.params["MinCount"] = hi if left is None else min(hi, left)
+        result = original(self)
+        profile = self._get_param("IamInstanceProfile") or {}
+        for index, instance in enumerate(result.result.instances):
+            if market == "spot":
+                instance.lifecycle = "spot"
+            if index and (profile.get("Arn") or profile.get("Name")):
+                self.ec2_backend.associate_iam_instance_profile(
+                    instance_id=instance.id, iam_instance_profile_name=profile.get("Name"),
+                    iam_instance_profile_arn=profile.get("Arn"))
+        return result
+
+    InstanceResponse.run_instances = run_instances
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ def free_port() -> int:
 
 
 LAUNCHER = Path(__file__).with_name("moto_launcher.py")
+CAPACITY_ENV = "MOCHA_CLOUD_FAKE_EC2_CAPACITY"  # read by moto_launcher.py
 
 
 def moto_server_argv() -> list:
@@ -47,10 +48,13 @@ class FakeAws:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.proc = None
         self.log = workdir / "moto.log"
+        # The launcher's capacity map (moto_launcher.py): empty, no launch is refused for capacity.
+        self.capacity_file = workdir / "ec2-capacity.json"
 
     def start(self, timeout: float = 30) -> "FakeAws":
         env = dict(os.environ)
         env.update(MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true", MOTO_ENABLE_AMI_VALIDATION="true")
+        env[CAPACITY_ENV] = str(self.capacity_file)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, local binary
                 moto_server_argv() + ["-H", "127.0.0.1", "-p", str(self.port)],
@@ -78,8 +82,15 @@ class FakeAws:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
+    def set_capacity(self, capacity: dict) -> None:
+        """EC2 capacity from now on: {"[market:]type@zone": instances} (moto_launcher.py); {} for no limit."""
+        tmp = self.capacity_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(capacity))
+        tmp.replace(self.capacity_file)  # atomic: a RunInstances never reads half a map
+
     def reset(self) -> None:
-        """Forget every resource (moto's own reset API)."""
+        """Forget every resource (moto's own reset API) and every capacity limit."""
+        self.capacity_file.unlink(missing_ok=True)
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
         with urllib.request.urlopen(req, timeout=10):  # noqa: S310
             pass
