@@ -137,7 +137,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-attempts:
+launch_attempts:
   description: Every attempt made, in order, with what EC2 answered.
   returned: always
   type: list
@@ -266,7 +266,7 @@ def launch(module, ec2, clock=time.monotonic, sleep=time.sleep):
     start = clock()
     running = find_running(ec2, p["filters"], p["market_tag"])
     needed = p["count"] - len(running)
-    result = {"changed": False, "attempts": [], "lines": [], "instances": running, "count": p["count"], "running": len(running)}
+    result = {"changed": False, "launch_attempts": [], "lines": [], "instances": running, "count": p["count"], "running": len(running)}
     attempts = [dict(a) for a in p["attempts"]]
     fleet_type = running[0]["instance_type"] if running and not p["mixed_types"] else ""
     if needed <= 0:
@@ -306,7 +306,7 @@ def launch(module, ec2, clock=time.monotonic, sleep=time.sleep):
         if outcome["result"] == "error":
             break
     made = len(outcomes)
-    result["attempts"] = outcomes
+    result["launch_attempts"] = outcomes
     result["lines"] = [aws_launch.attempt_line(i, made, o) for i, o in enumerate(outcomes, 1)]
     result["running"] = len(result["instances"])
     types = list(dict.fromkeys(a["instance_type"] for a in attempts))
