@@ -351,13 +351,14 @@ def limit_problems(settings):
 def ec2_tag_vars(tags, instance_id="", region=""):
     """The connection values the inventory may take from an instance's tags, each checked.
 
-    Returns {'refused': [problems], 'user', 'run_id', 'expires_at', 'bastion', 'ssh_common_args', 'results'}; every
+    Returns {'refused': [problems], 'user', 'run_id', 'expires_at', 'bastion', 'ssh_common_args', 'results', 'market'}; every
     value is '' ({} for results) when its tag is absent or the host is refused. A host with any problem gets no value
     from its tags. results is {bucket, prefix, region} from the tags mocha-cloud:results-bucket and
     mocha-cloud:results-prefix (the prefix exactly <project>/<run id>/ of the instance's own tags) and REGION.
     """
     tags = tags if isinstance(tags, dict) else {}
-    out = {"refused": [], "user": "", "run_id": "", "expires_at": "", "bastion": "", "ssh_common_args": "", "results": {}}
+    out = {"refused": [], "user": "", "run_id": "", "expires_at": "", "bastion": "", "ssh_common_args": "", "results": {},
+           "market": ""}
     where = f"EC2 instance {instance_id}" if instance_id else "EC2 instance"
 
     def tag(key):
@@ -381,6 +382,10 @@ def ec2_tag_vars(tags, instance_id="", region=""):
     if out["refused"]:
         out["refused"] = [f"{where} left out of gpu_hosts: {p}" for p in out["refused"]]
         return out
+    # The market the launch got (on demand when spot fell back to it): only on-demand or spot, else none. It prices the
+    # run's cost figures only, so another value leaves the host in.
+    market = tag("market")
     out.update(user=user, run_id=run_id, expires_at=expires, bastion=bastion,
-               ssh_common_args=f"-o ProxyJump={bastion}" if bastion else "", results=results)
+               ssh_common_args=f"-o ProxyJump={bastion}" if bastion else "", results=results,
+               market=market if market in ("on-demand", "spot") else "")
     return out

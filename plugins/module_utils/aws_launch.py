@@ -243,7 +243,7 @@ def failure_message(region, outcomes, count, types, market, on_demand_fallback):
     made = [o for o in outcomes if o["result"] != "skipped"]
     lines = [f"No instance launched in {region}: EC2 refused all {len(made)} attempt(s) for {count} instance(s)."]
     lines += [attempt_line(i, len(made), o) for i, o in enumerate(made, 1)]
-    ways = [f"try another region (aws_gpu_instance_region; its quota, AMI and prices are its own)"]
+    ways = ["try another region (aws_gpu_instance_region; its quota, AMI and prices are its own)"]
     if len(types) == 1:
         ways.append("add fallback types, tried in order after the first choice (aws_gpu_instance_fallback_types, e.g. "
                     + ", ".join(t for t in ("g4dn.xlarge", "g5.xlarge", "g6.xlarge") if t != types[0]) + ")")

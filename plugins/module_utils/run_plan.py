@@ -22,6 +22,8 @@ A margin (default 15%) is added before comparing with the instance's life. Pure 
 import math
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
+
 DOC_SECONDS_PER_200 = {"gpu": 6.0, "cpu": 160.0}
 # Validation every 1,000 iterations runs 10,000 test images forward (100 batches, about a third of a training step
 # each): about 3% on top of training. Snapshots are small.
@@ -99,6 +101,30 @@ def _longest_queue(queues, max_iter, backend, per200):
     return runs, best, len(queues)
 
 
+def _candidate(entry):
+    """A fallback type: a name (priced from the collection's dated list-price table) or {instance_type, hourly_price_usd}."""
+    if isinstance(entry, dict):
+        return {"instance_type": str(entry.get("instance_type") or ""), "hourly_price_usd": entry.get("hourly_price_usd")}
+    return {"instance_type": str(entry), "hourly_price_usd": aws_gpu.list_price(str(entry))[0]}
+
+
+def plan_candidates(settings):
+    """The plan when the launch may fall back to other instance types (``fallback_types``): made for the slowest
+    candidate (the longest total) and priced at the most expensive known price, so no fallback breaks a limit."""
+    base = {k: v for k, v in settings.items() if k not in ("fallback_types", "vcpus")}
+    cands = [{"instance_type": settings.get("instance_type") or "", "hourly_price_usd": settings.get("hourly_price_usd")}]
+    cands += [_candidate(e) for e in settings.get("fallback_types") or []]
+    timed = [plan(dict(base, instance_type=c["instance_type"], hourly_price_usd=None)) for c in cands]
+    slowest = max(range(len(cands)), key=lambda i: (timed[i]["total_with_margin_seconds"], -i))
+    prices = [float(c["hourly_price_usd"]) for c in cands if c["hourly_price_usd"] not in (None, "")]
+    dearest = max(prices) if prices else None
+    result = plan(dict(base, instance_type=cands[slowest]["instance_type"], hourly_price_usd=dearest))
+    result["candidates"] = [dict(c, total_hours=t["total_hours"]) for c, t in zip(cands, timed, strict=True)]
+    result["unpriced"] = [c["instance_type"] for c in cands if c["hourly_price_usd"] in (None, "")]
+    result["lines"] = lines(result)
+    return result
+
+
 def plan(settings):
     """The plan for one host. ``settings`` keys (all optional but max_iter):
 
@@ -108,7 +134,10 @@ def plan(settings):
     margin, queues (a sweep: per host, the runs it trains one after another, each {name, max_iter, backend};
     the host with the most training is planned, since every instance lives until the last queue ends).
     Returns phases, the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
+    With ``fallback_types`` (names or {instance_type, hourly_price_usd}) see plan_candidates.
     """
+    if settings.get("fallback_types"):
+        return plan_candidates(settings)
     provider = settings.get("provider") or "aws"
     backend = settings.get("backend") or "auto"
     per200 = dict(DOC_SECONDS_PER_200, **{k: float(v) for k, v in (settings.get("seconds_per_200") or {}).items()})
@@ -190,6 +219,13 @@ def lines(p):
     if p.get("queue"):
         q = p["queue"]
         out[0] = out[0][:-1] + f", the longest of {q['count']} queue(s): host {q['index'] + 1}, {' then '.join(q['runs'])}):"
+    if p.get("candidates"):
+        priced = [(c, f"${float(c['hourly_price_usd']):g}/h" if c["hourly_price_usd"] not in (None, "") else "no price")
+                  for c in p["candidates"]]
+        out.append("  types    " + ", ".join(f"{c['instance_type']} ({c['total_hours']} h, {price})" for c, price in priced)
+                   + f": planned for the slowest, {p['instance_type']}"
+            + (f"; priced at the dearest, ${p['hourly_price_usd'] / p.get('count', 1):g}/h" if p["hourly_price_usd"] is not None else "")
+            + (f" (no price known for {', '.join(p['unpriced'])})" if p.get("unpriced") else ""))
     for ph in p["phases"]:
         out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}")
     out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"

@@ -330,6 +330,9 @@ def _row(v, host, record):
         "seconds_per_200": metrics.get("seconds_per_200_iterations"),
         "wall_time_s": metrics.get("wall_time_s"),
         "cost_usd": metrics.get("estimated_cost_usd"),
+        # Where it trained: the launch may have put the fleet's instances in several zones (and, when allowed, types).
+        "instance_type": metrics.get("instance_type"),
+        "availability_zone": metrics.get("availability_zone"),
         "run_id": v.get("run_id"),
         "results_dir": (record or {}).get("results_dir"),
         "accuracy_curve": curve,
@@ -376,8 +379,8 @@ def markdown(assigned, rows):
     going = [r for r in rows if r["status"] == "running"]
     out = [f"# Sweep {assigned['name']}: {n} variant(s) on {hosts} host(s)", "",
            "![Test accuracy of every variant against iterations](comparison.png)", "",
-           "| rank | variant | settings | final accuracy | best accuracy (iteration) | s per 200 iterations | cost | host |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| rank | variant | settings | final accuracy | best accuracy (iteration) | s per 200 iterations | cost | host | instance |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] == "finished":
             final = _pct(r["final_accuracy"])
@@ -389,8 +392,9 @@ def markdown(assigned, rows):
         best = f"{_pct(r['best_accuracy'])} ({r['best_iteration']})" if r["best_accuracy"] is not None else "n/a"
         spi = f"{r['seconds_per_200']:.2f}" if r["seconds_per_200"] is not None else "n/a"
         cost = f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "n/a"
+        where = " in ".join(_cell(x) for x in (r.get("instance_type"), r.get("availability_zone")) if x) or "n/a"
         out.append(f"| {r['rank'] or '-'} | {_cell(r['variant'])} | {_cell(r['settings'])} | {final} | {best} | {spi} | {cost} "
-                   f"| {_cell(r['host'] or 'none')} |")
+                   f"| {_cell(r['host'] or 'none')} | {where} |")
     out.append("")
     if failed:
         out.append(f"{len(failed)} of {n} variant(s) failed; the others ran to the end:")

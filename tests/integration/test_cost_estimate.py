@@ -25,17 +25,18 @@ PLAY = """
         public: true   # its defaults (cifar10_instance_type) stay visible to the next task
     - name: Show it
       ansible.builtin.debug:
-        msg: "PRICED {{ {'host': inventory_hostname, 'type': cifar10_instance_type, 'usd': cifar10_hourly_price_selected} | to_json }}"
+        msg: "PRICED {{ {'host': inventory_hostname, 'type': cifar10_instance_type, 'usd': cifar10_hourly_price_selected,
+                         'market': cifar10_market, 'zone': cifar10_availability_zone} | to_json }}"
 """
 
 
 
-def launch(aws, itype, name):
+def launch(aws, itype, name, **more_tags):
     ec2 = aws.client("ec2", "us-east-1")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     # The tags the aws_gpu_instance role writes: the inventory leaves out of gpu_hosts an instance without a run id.
     tags = [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "mocha-cloud:run-id", "Value": "price-test"},
-            {"Key": "Name", "Value": name}]
+            {"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in more_tags.items()]
     made = ec2.run_instances(ImageId=image, InstanceType=itype, MinCount=1, MaxCount=1,
                              TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
     return made["Instances"][0]["InstanceId"]
@@ -79,3 +80,17 @@ def test_the_override_and_an_unknown_type(aws, tmp_path):
     assert float(got["usd"]) == 2.5
     (got,) = priced(aws, tmp_path, "-e", "cifar10_instance_type=lab-box-a100").values()  # on-prem: no list price
     assert got["usd"] == ""
+
+
+def test_the_market_and_zone_the_launch_got_price_the_run(aws, tmp_path):
+    """Spot fell back to on demand: the instance's market tag, not the spot setting, prices it (no spot price asked),
+    and the zone it landed in is recorded."""
+    launch(aws, "g4dn.xlarge", "a", **{"mocha-cloud:market": "on-demand"})
+    (got,) = priced(aws, tmp_path, "-e", "aws_gpu_instance_market=spot").values()
+    assert (got["market"], got["zone"]) == ("on-demand", "us-east-1a"), got
+    assert got["usd"] == pytest.approx(aws_gpu.list_price("g4dn.xlarge")[0])
+    # A tag in another form is not taken (the settings' market is), and the host stays in gpu_hosts.
+    aws.reset()
+    launch(aws, "g4dn.xlarge", "b", **{"mocha-cloud:market": "reserved"})
+    (got,) = priced(aws, tmp_path, "-e", "aws_gpu_instance_market=spot").values()
+    assert got["market"] == "spot"

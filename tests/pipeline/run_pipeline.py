@@ -23,9 +23,11 @@ settings.yml is the repository's own, unchanged except cifar10_max_iter (the run
 extra vars only point at the stand-ins (URLs, checksums, the local repositories).
 
 Steps and what each must show:
-1. first run of site.yml: provision (moto), configure, train; artifacts on the controller. julia_build's default
-   method (auto) installed the verified binary because the known-bad entry for Julia 0.6 with GCC 11+ matched,
-   and no source build ran.
+1. first run of site.yml, with EC2 out of capacity for the type in the first zone (us-east-1a: moto's launcher refuses
+   RunInstances there with InsufficientInstanceCapacity, as EC2 does): provision (moto) lands in the next zone,
+   us-east-1b, and says so attempt by attempt; configure, train; artifacts on the controller, whose metrics.json and
+   report.md record the zone and market. julia_build's default method (auto) installed the verified binary because the
+   known-bad entry for Julia 0.6 with GCC 11+ matched, and no source build ran.
 2. second run of site.yml: changed=0 on every host.
 3. the run's state in S3: the marker says finished at the last iteration and names a snapshot that is there with
    that sha256; the legs say one leg, finished.
@@ -318,6 +320,20 @@ def check_julia_runtime(container, env):
     check("LD_PRELOAD=" in wrapper, "mocha-julia preloads the system libstdc++ for Mocha's processes")
 
 
+def check_failover(moto, log):
+    """The first zone refused for capacity and the launch went on at once to the next zone, one line per attempt."""
+    ec2 = moto.client("ec2")
+    placed = [(i["InstanceType"], i["Placement"]["AvailabilityZone"])
+              for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]
+              for i in r["Instances"]]
+    check(placed == [("g4dn.xlarge", "us-east-1b")], f"the instance runs in the second zone, us-east-1b: {placed}")
+    flat = " ".join(log.split())
+    check("attempt 1/2: g4dn.xlarge in us-east-1a (on-demand): InsufficientInstanceCapacity: We currently do not have "
+          "sufficient g4dn.xlarge capacity in the Availability Zone you requested (us-east-1a)." in flat
+          and re.search(r"attempt 2/2: g4dn\.xlarge in us-east-1b \(on-demand\): launched 1 \(i-\w+\)", flat),
+          "provision said what EC2 answered in us-east-1a and where it launched instead")
+
+
 def aws_leftovers(moto):
     ec2 = moto.client("ec2")
     tag = [{"Name": "tag:mocha-cloud:project", "Values": ["mocha-cloud"]}]
@@ -348,6 +364,8 @@ def main():
         inventory = write_inventory(work, container)
         extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
+        # The first zone has no capacity of the type: the launch must move on to the next one.
+        moto.set_capacity({"g4dn.xlarge@us-east-1a": 0})
 
         times = []
         for n in (1, 2):
@@ -360,6 +378,7 @@ def main():
             hosts = recap(run.stdout)
             check(any(h != "localhost" for h in hosts), f"run {n} configured a host from the EC2 inventory: {sorted(hosts)}")
             if n == 1:
+                check_failover(moto, run.stdout)
                 check_julia_method(container, env, run.stdout, gcc)
                 check_julia_runtime(container, env)
             if n == 2:
@@ -378,6 +397,10 @@ def main():
         check(int(metrics.get("iterations", 0)) == args.max_iter, f"metrics.json shows {args.max_iter} iterations: {metrics.get('iterations')}")
         for name in ("learning_curve.png", "report.md"):
             check((run_dirs[0] / name).is_file(), f"{name} on the controller")
+        check((metrics.get("instance_type"), metrics.get("availability_zone"), metrics.get("market"))
+              == ("g4dn.xlarge", "us-east-1b", "on-demand")
+              and "| g4dn.xlarge in us-east-1b, on-demand |" in (run_dirs[0] / "report.md").read_text(),
+              f"metrics.json and report.md record the type, zone and market the launch got: {metrics.get('availability_zone')}")
         kept = work / "artifacts" / run_dirs[0].name / "state" / "state.json"
         check(kept.is_file(), f"the run's state kept on the controller: {kept}")
         state = json.loads(kept.read_text())

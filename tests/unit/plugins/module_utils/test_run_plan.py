@@ -63,3 +63,34 @@ def test_auto_builds_new_julia_from_source_and_old_julia_from_the_binary():
 def test_measured_figures_override_the_documented_ones():
     p = rp.plan(dict(SHIPPED, backend="cpu", max_iter=2000, seconds_per_200={"cpu": 20}))
     assert {ph["phase"]: ph["seconds"] for ph in p["phases"]}["train"] == int(2000 / 200 * 20 * 1.05)
+
+
+def test_fallback_types_plan_for_the_slowest_and_price_at_the_dearest():
+    """A launch that may fall back to other types is planned so that none of them can break a limit."""
+    first = dict(SHIPPED, instance_type="g4dn.2xlarge", hourly_price_usd=0.752, julia_method="source",
+                 julia_version="1.0", backend="gpu", max_hours=8)
+    alone = rp.plan(first)
+    both = rp.plan(dict(first, fallback_types=["g5.xlarge", {"instance_type": "g6.2xlarge", "hourly_price_usd": 0.9776}]))
+    # g5.xlarge has 4 vCPUs: its Julia source build (make -j 4) is the longest.
+    assert both["instance_type"] == "g5.xlarge" and both["total_hours"] > alone["total_hours"]
+    assert both["total_hours"] == rp.plan(dict(first, instance_type="g5.xlarge"))["total_hours"]
+    # g5.xlarge's list price (the dated table) is the dearest of the three.
+    assert both["hourly_price_usd"] == 1.006 and both["cost_usd"] == pytest.approx(both["total_hours"] * 1.006, abs=0.01)
+    assert [c["instance_type"] for c in both["candidates"]] == ["g4dn.2xlarge", "g5.xlarge", "g6.2xlarge"]
+    assert any(line.startswith("  types    g4dn.2xlarge (2.37 h, $0.752/h), g5.xlarge") and "planned for the slowest, g5.xlarge"
+               in line and "priced at the dearest, $1.006/h" in line for line in both["lines"]), both["lines"]
+
+
+def test_a_fallback_too_slow_for_the_instance_life_is_refused_with_the_plan():
+    first = dict(SHIPPED, instance_type="g4dn.4xlarge", hourly_price_usd=1.204, julia_method="source",
+                 julia_version="0.6", backend="gpu")
+    assert rp.plan(dict(first, max_hours=2.5))["fits"]  # make -j 16: a quarter of an hour of Julia
+    p = rp.plan(dict(first, max_hours=2.5, fallback_types=["g4dn.xlarge"]))  # make -j 4: an hour
+    assert not p["fits"] and p["instance_type"] == "g4dn.xlarge"
+    assert any("TOO SHORT" in line for line in p["lines"])
+
+
+def test_an_unpriced_fallback_is_said_and_the_known_prices_bound_the_cost():
+    p = rp.plan(dict(SHIPPED, max_hours=24, fallback_types=["g9.xlarge"]))
+    assert p["hourly_price_usd"] == 0.526 and p["unpriced"] == ["g9.xlarge"]
+    assert any("(no price known for g9.xlarge)" in line for line in p["lines"])

@@ -176,9 +176,10 @@ def test_fewer_hosts_than_planned_queue_longer_and_say_so_more_stay_idle():
 
 # --- comparison ---------------------------------------------------------------------------------------------
 
-def metrics(final, curve, spi=1.5, cost=0.01, completed=True, iterations=400):
+def metrics(final, curve, spi=1.5, cost=0.01, completed=True, iterations=400, zone="us-east-1a"):
     return {"final_accuracy": final, "accuracy_curve": curve, "seconds_per_200_iterations": spi, "estimated_cost_usd": cost,
-            "wall_time_s": 10.0, "completed": completed, "iterations": iterations, "max_iter": 400, "state": "finished at x"}
+            "wall_time_s": 10.0, "completed": completed, "iterations": iterations, "max_iter": 400, "state": "finished at x",
+            "instance_type": "g4dn.xlarge", "availability_zone": zone}
 
 
 @pytest.fixture
@@ -191,7 +192,8 @@ def test_rows_best_final_accuracy_first_failures_last(assigned):
         {"variant": "low", "host": "i-0", "status": "finished", "metrics": metrics(11.0, [[200, 10.5], [400, 11.0]])},
         {"variant": "base", "host": "i-1", "status": "failed", "reason": "failed with exit code 1 at T: ERROR | boom",
          "metrics": metrics(None, [[200, 12.0]], completed=False, iterations=300)},
-        {"variant": "high", "host": "i-0", "status": "finished", "metrics": metrics(21.0, [[200, 22.5], [400, 21.0]], cost=0.02)},
+        {"variant": "high", "host": "i-0", "status": "finished", "metrics": metrics(21.0, [[200, 22.5], [400, 21.0]], cost=0.02,
+                                                                                     zone="us-east-1c")},
     ]
     c = filters.sweep_comparison(records, assigned)
     assert [r["variant"] for r in c["rows"]] == ["high", "low", "base"]
@@ -203,7 +205,8 @@ def test_rows_best_final_accuracy_first_failures_last(assigned):
     lines = c["markdown"].splitlines()
     assert lines[0] == "# Sweep lr-scan: 3 variant(s) on 2 host(s)"
     assert ("| 1 | high | lr 0.003, momentum 0.9, weight decay 0.004, batch 100, 1000 iterations, backend gpu | 21.00% "
-            "| 22.50% (200) | 1.50 | $0.0200 | i-0 |") in lines
+            "| 22.50% (200) | 1.50 | $0.0200 | i-0 | g4dn.xlarge in us-east-1c |") in lines  # the fleet's zones differ
+    assert (high["instance_type"], high["availability_zone"]) == ("g4dn.xlarge", "us-east-1c")
     failed_row = next(line for line in lines if line.startswith("| - | base |"))
     assert "FAILED after iteration 300 of 400: failed with exit code 1 at T: ERROR \\| boom" in failed_row  # | escaped
     assert "- base on i-1: failed with exit code 1 at T: ERROR \\| boom" in lines
