@@ -17,7 +17,7 @@ description:
     does not offer the type (C(Unsupported)), the next attempt is made at once. There is no same-zone backoff (EC2's
     capacity does not come back in seconds), and the EC2 client makes each call once (botocore's own retries of
     HTTP 500 answers, which C(InsufficientInstanceCapacity) is, are off); throttling is retried with jittered backoff.
-  - Each call asks for between 1 and the instances still missing: EC2 launches as many as it can place in the zone, and
+  - Each call asks for between 1 and the instances still missing; EC2 launches as many as it can place in the zone, and
     the rest go on to the next attempt. A fleet keeps the type it started with (or that the run's running instances
     have) unless I(mixed_types=true).
   - Every instance gets IMDSv2 only (hop limit 1), an encrypted gp3 root volume deleted with it, instance-initiated

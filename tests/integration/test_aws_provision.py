@@ -278,6 +278,10 @@ NEGATIVE = {
     ),
     "not a gpu type": ({"aws_gpu_instance_type": "t3.micro"}, r"t3\.micro has no GPU"),
     "az without the type": ({"aws_gpu_instance_availability_zone": "us-east-1e"}, r"not offered in availability zone us-east-1e"),
+    "a fallback type without a GPU": ({"aws_gpu_instance_fallback_types": ["g5.xlarge", "t3.micro"]}, r"t3\.micro has no GPU"),
+    "zones and a pinned zone": ({"aws_gpu_instance_zones": ["us-east-1b"], "aws_gpu_instance_availability_zone": "us-east-1a"},
+                                r"aws_gpu_instance_availability_zone pins one zone and aws_gpu_instance_zones orders several: "
+                                r"give one of the two\. Nothing was created"),
 }
 
 
