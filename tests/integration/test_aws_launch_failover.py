@@ -59,45 +59,37 @@ def test_type_full_everywhere_launches_the_first_fallback_type(aws):
                                                                                       "us-east-1d", "us-east-1f")] + [("g6e.xlarge", "us-east-1a")]
     flat = " ".join(out.stdout.split())
     # g6e.xlarge is not offered in us-east-1f (moto's offerings, as EC2's): the plan says so and never tries it there.
-    assert "g6e.xlarge is not offered in us-east-1f (DescribeInstanceTypeOfferings): not tried there" in flat, flat[-4000:]
+    assert "g6e.xlarge is not offered in us-east-1e, us-east-1f (DescribeInstanceTypeOfferings): not tried there" in flat, flat[-4000:]
 
 
-def test_spot_full_goes_on_demand_only_when_allowed(aws):
+def test_no_spot_anywhere_fails_whole_and_clean_then_goes_on_demand_only_when_allowed(aws):
+    """No spot capacity for any type in any zone: with the user's market standing, one failure lists all 10 attempts
+    (2 types x 5 zones) whole, with the ways out, and nothing is left; allowed, the run launches on demand."""
     aws.set_capacity({"spot:*@*": 0})
-    spot = base_vars(aws.tmp, aws_gpu_instance_run_id="spot", aws_gpu_instance_market="spot")
+    spot = base_vars(aws.tmp, aws_gpu_instance_run_id="spot", aws_gpu_instance_market="spot",
+                     aws_gpu_instance_fallback_types=["g5.xlarge"])
     refused = run_playbook("playbooks/provision.yml", aws.env, spot)
     assert refused.returncode != 0
     flat = " ".join(refused.stdout.split())
-    assert ("g4dn.xlarge in us-east-1a (spot): InsufficientInstanceCapacity: There is no Spot capacity available that "
-            "matches your request.") in flat, flat[-4000:]
+    assert "No instance launched in us-east-1: EC2 refused all 10 attempt(s) for 1 instance(s)." in flat, flat[-5000:]
+    zones = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")
+    for n, (itype, zone) in enumerate([(t, z) for t in ("g4dn.xlarge", "g5.xlarge") for z in zones], 1):
+        assert (f"attempt {n}/10: {itype} in {zone} (spot): InsufficientInstanceCapacity: There is no Spot capacity "
+                "available that matches your request.") in flat
     assert "(on-demand)" not in flat.split("No instance launched")[-1]  # the user's market stands
-    assert "aws_gpu_instance_spot_on_demand_fallback: true" in flat
+    # Not cut short: the ways out, then what the clean-up removed.
+    assert ("allow on-demand when no spot capacity is left (aws_gpu_instance_spot_on_demand_fallback: true)" in flat
+            and "L-3819A6DF" in flat and "run again later" in flat)
+    assert "Cleaned up what this run had made: instances none, security group mocha-cloud-spot" in flat
     assert_nothing_left(aws)  # the launch template, group, key, role, profile and bucket went with the failure
 
     allowed = run_playbook("playbooks/provision.yml", aws.env, dict(spot, aws_gpu_instance_spot_on_demand_fallback=True))
     assert allowed.returncode == 0, allowed.stdout[-5000:]
     (inst,) = ours(aws, "spot")
-    assert "InstanceLifecycle" not in inst  # an on-demand instance
-    assert tags(inst)["mocha-cloud:market"] == "on-demand"
+    assert "InstanceLifecycle" not in inst and tags(inst)["mocha-cloud:market"] == "on-demand"
+    assert (inst["InstanceType"], inst["Placement"]["AvailabilityZone"]) == ("g4dn.xlarge", "us-east-1a")
     lines = attempt_lines(allowed.stdout)
-    assert [m for *_x, m, _r in lines] == ["spot"] * 5 + ["on-demand"]
-
-
-def test_nothing_anywhere_fails_with_every_attempt_and_leaves_nothing(aws):
-    aws.set_capacity({"*@*": 0})
-    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(
-        aws.tmp, aws_gpu_instance_run_id="none", aws_gpu_instance_fallback_types=["g5.xlarge"]))
-    assert out.returncode != 0
-    flat = " ".join(out.stdout.split())
-    assert "No instance launched in us-east-1: EC2 refused all 10 attempt(s) for 1 instance(s)." in flat, flat[-5000:]
-    for n, (itype, zone) in enumerate([(t, z) for t in ("g4dn.xlarge", "g5.xlarge")
-                                       for z in ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")], 1):
-        assert f"attempt {n}/10: {itype} in {zone} (on-demand): InsufficientInstanceCapacity: We currently do not have " \
-               f"sufficient {itype} capacity in the Availability Zone you requested ({zone})." in flat
-    # Not cut short, with the ways out, then what the clean-up removed.
-    assert "Ways out: try another region" in flat and "L-DB2E81BA" in flat and "run again later" in flat
-    assert "Cleaned up what this run had made: instances none, security group mocha-cloud-none" in flat
-    assert_nothing_left(aws)
+    assert [m for *_x, m, _r in lines] == ["spot"] * 10 + ["on-demand"]
 
 
 def test_a_fleet_fills_zone_after_zone_and_keeps_one_type(aws):
