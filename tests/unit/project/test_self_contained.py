@@ -36,7 +36,7 @@ def test_opening_a_file_beside_the_checkout_is_seen(tmp_path):
     """The audit hook in conftest records the open; this test takes the record back so it does not fail itself."""
     import conftest
 
-    target = REPO.parent / ".mocha-cloud-self-contained-probe"
+    target = REPO.parent / "mocha-cloud-self-contained-probe"
     before = len(conftest._OUTSIDE_READS)
     try:
         open(target).close()
