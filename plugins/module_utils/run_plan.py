@@ -222,10 +222,10 @@ def lines(p):
     if p.get("candidates"):
         priced = [(c, f"${float(c['hourly_price_usd']):g}/h" if c["hourly_price_usd"] not in (None, "") else "no price")
                   for c in p["candidates"]]
+        dearest = f"; priced at the dearest, ${p['hourly_price_usd'] / p.get('count', 1):g}/h" if p["hourly_price_usd"] is not None else ""
+        unpriced = f" (no price known for {', '.join(p['unpriced'])})" if p.get("unpriced") else ""
         out.append("  types    " + ", ".join(f"{c['instance_type']} ({c['total_hours']} h, {price})" for c, price in priced)
-                   + f": planned for the slowest, {p['instance_type']}"
-            + (f"; priced at the dearest, ${p['hourly_price_usd'] / p.get('count', 1):g}/h" if p["hourly_price_usd"] is not None else "")
-            + (f" (no price known for {', '.join(p['unpriced'])})" if p.get("unpriced") else ""))
+                   + f": planned for the slowest, {p['instance_type']}{dearest}{unpriced}")
     for ph in p["phases"]:
         out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}")
     out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"
