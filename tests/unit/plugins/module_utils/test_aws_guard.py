@@ -221,8 +221,15 @@ def test_good_tags_give_connection_values():
     out = aws_guard.ec2_tag_vars(dict(GOOD_TAGS, **{"mocha-cloud:ssh-key-file": "/etc/shadow"}), "i-1")
     assert out == {"refused": [], "user": "ubuntu", "run_id": "exp1", "expires_at": "2026-11-30T12:00:00Z",
                    "bastion": "ubuntu@bastion.example.org:2222",
-                   "ssh_common_args": "-o ProxyJump=ubuntu@bastion.example.org:2222", "results": {}}
+                   "ssh_common_args": "-o ProxyJump=ubuntu@bastion.example.org:2222", "results": {}, "market": ""}
     assert "/etc/shadow" not in str(out)  # no path is ever taken from a tag
+
+
+@pytest.mark.parametrize("value, market", [("on-demand", "on-demand"), ("spot", "spot"), ("reserved", ""),
+                                           ("spot; rm -rf /", ""), ("", "")])
+def test_the_market_tag_is_taken_only_as_a_market_and_never_refuses_the_host(value, market):
+    out = aws_guard.ec2_tag_vars(dict(GOOD_TAGS, **{"mocha-cloud:market": value}), "i-1")
+    assert out["market"] == market and out["refused"] == [] and out["run_id"] == "exp1"
 
 
 @pytest.mark.parametrize("key,value", [
