@@ -48,7 +48,9 @@ def priced(aws, tmp_path, *extra):
     out = subprocess.run(["ansible-playbook", "-i", "inventory/aws_ec2.yml", str(play), *extra], cwd=REPO, env=aws.env,
                          capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    return {d["host"]: d for d in (json.loads(m) for m in re.findall(r"PRICED (\{.*?\})", out.stdout.replace("\\\"", "\"")))}
+    # The result callback wraps long messages: joined again on single spaces (where it wrapped them).
+    text = " ".join(out.stdout.split()).replace("\\\"", "\"")
+    return {d["host"]: d for d in (json.loads(m) for m in re.findall(r"PRICED (\{.*?\})", text))}
 
 
 def test_the_inventory_names_the_type_ec2_instance_type(aws):
