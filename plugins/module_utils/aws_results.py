@@ -29,7 +29,8 @@ try:
 except ImportError:  # pragma: no cover - the modules report missing boto3 themselves
     ClientError = Exception
 
-# The same forms aws_guard accepts for a project and a run id (no '*' or '?': they are wildcards in IAM conditions).
+# The one name rule of a project and a run id (aws_guard imports it; no '*' or '?': they are wildcards in IAM conditions
+# and EC2 tag filters).
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
@@ -113,9 +114,17 @@ def default_bucket_name(project, account_id, region):
     return name
 
 
-def _check_name(value, setting):
+def name_problem(value, setting):
+    """Why VALUE is not a project or run id (None when it is); SETTING names it in the message."""
     if not _fullmatch(NAME_RE, value):
-        raise ResultsError(f"{setting} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}")
+        return f"{setting} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}"
+    return None
+
+
+def _check_name(value, setting):
+    problem = name_problem(value, setting)
+    if problem:
+        raise ResultsError(problem)
 
 
 def run_prefix(project, run_id):

@@ -218,8 +218,8 @@ def main():
     p = module.params
     problems = [aws_results.bucket_name_problem(p["bucket"], "bucket") if p["bucket"] else None]
     for key in ("project", "run_id"):
-        if p[key] is not None and not aws_results.NAME_RE.fullmatch(p[key]):
-            problems.append(f"{key} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {p[key]!r}")
+        if p[key] is not None:
+            problems.append(aws_results.name_problem(p[key], key))
     problems = [x for x in problems if x]
     if problems:
         module.fail_json(msg="; ".join(problems))
