@@ -130,7 +130,9 @@ def main():
         module.fail_json(msg=f"wait must be 0 or more seconds, got {wait}")
     if not os.access(ctl, os.X_OK):
         module.fail_json(msg=f"{ctl} is not an executable jobctl: the job was never set up on this host")
-    rc, out, err = module.run_command([ctl, "wait", str(wait)] if wait else [ctl, "status"])
+    # A job's output may hold bytes that are not UTF-8 (its log's last line is in the status): replaced, never passed on
+    # (the controller refuses a result that is not UTF-8).
+    rc, out, err = module.run_command([ctl, "wait", str(wait)] if wait else [ctl, "status"], errors="replace")
     try:
         status = job.parse_status(out)
     except job.JobError as exc:

@@ -93,7 +93,8 @@ def write_atomic(path, data):
 def job_status(ctl):
     """The training's jobctl status, or {} when jobctl cannot say."""
     try:
-        out = subprocess.run([ctl, "status"], capture_output=True, text=True, timeout=60, check=False).stdout
+        # errors="replace": the status carries the training log's last line, which may hold bytes that are not UTF-8.
+        out = subprocess.run([ctl, "status"], capture_output=True, text=True, errors="replace", timeout=60, check=False).stdout
         return json.loads(out.strip().splitlines()[-1])
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
         return {}
