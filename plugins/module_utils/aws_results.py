@@ -24,6 +24,8 @@ import hashlib
 import json
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils import snapshot_state
+
 try:
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - the modules report missing boto3 themselves
@@ -48,7 +50,7 @@ IAM_PATH_ROOT = "/mocha-cloud/"
 ROLE_NAME_MAX = 64
 POLICY_NAME = "mocha-cloud-results"
 MARKER_NAME = "state.json"
-MARKER_MAX_BYTES = 65536
+MARKER_MAX_BYTES = snapshot_state.MARKER_MAX_BYTES
 MARKER_STATES = ("running", "interrupted", "finished", "failed")
 LIVE_STATES = ("pending", "running")
 STOPPED_STATES = ("stopping", "stopped")

@@ -24,7 +24,14 @@ import os
 import re
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-SNAPSHOT_NAME = re.compile(r"^snapshot-(?P<iter>\d+)\.jld$")
+# The whole name and ASCII digits only: '$' would let a trailing newline through, and \d takes any script's digits.
+SNAPSHOT_NAME = re.compile(r"\Asnapshot-(?P<iter>[0-9]+)\.jld\Z")
+# The most a reader takes of a run's state files, which the host writes (so they are read as untrusted input): the
+# marker state.json (a few hundred bytes as the keeper writes it), legs.json (a few hundred bytes a leg) and the
+# training log (Mocha's CIFAR-10 run writes well under a megabyte).
+MARKER_MAX_BYTES = 65536
+LEGS_MAX_BYTES = 1 << 20
+LOG_MAX_BYTES = 64 << 20
 
 
 def _signature_offset(read_at, size):

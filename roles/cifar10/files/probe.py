@@ -20,8 +20,9 @@ try:
 except OSError:
     pass
 snapshots = os.path.join(run_dir, "snapshots")
+# snapshot-<ASCII digits>.jld, the whole name (the collection's snapshot_state.SNAPSHOT_NAME).
 names = [n for n in (os.listdir(snapshots) if os.path.isdir(snapshots) else [])
-         if n.startswith("snapshot-") and n.endswith(".jld") and n[9:-4].isdigit()]
+         if n.startswith("snapshot-") and n.endswith(".jld") and n[9:-4].isascii() and n[9:-4].isdigit()]
 if names:
     out["latest_snapshot"] = max(names, key=lambda n: int(n[9:-4]))
 if os.access(ctl, os.X_OK):

@@ -106,3 +106,15 @@ def test_a_state_trained_with_other_settings_is_named_and_refused():
                               "[5000, 0.0001]], momentum 0.9,") and "than this run (lr_stages" in problem
     assert "momentum 0.5" in problem and problem.endswith("does not resume from it. Fix.")
     assert "cannot be read" in settings_problem("d", {"momentum": 1}, DEFAULTS, "Fix.")
+
+
+@pytest.mark.parametrize("name", ["snapshot-000030.jld\n", "snapshot-\u0663\u0663.jld", "snapshot-\uff13.jld", "snapshot-.jld",
+                                  "x/snapshot-000030.jld", "snapshot-000030.jld.tmp"])
+def test_a_snapshot_name_is_the_whole_name_in_ascii_digits(name, tmp_path):
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import SNAPSHOT_NAME, list_snapshots
+
+    assert SNAPSHOT_NAME.match(name) is None
+    assert SNAPSHOT_NAME.match("snapshot-000030.jld").group("iter") == "000030"
+    if "/" not in name:
+        jld(tmp_path / name)
+        assert list_snapshots(str(tmp_path)) == []
