@@ -557,6 +557,20 @@ def test_restore_reads_what_the_instance_wrote_within_limits(world, shipped):
             assert [r for r in reads if r[1] == "state.json"] == [("HEAD", "state.json", 200)]  # refused by its size, unread
 
 
+def test_the_keeper_reads_and_writes_only_a_bucket_of_its_account(world, shipped):
+    """--expected-bucket-owner goes with every S3 call: the results bucket of another account answers 403 and nothing of
+    it is read (the role passes the instance's own account; here the bucket is 123456789012's)."""
+    put_back(world, shipped)
+    run = world.tmp / "host-b"
+    out = subprocess.run(world.argv("restore", run, "--expected-bucket-owner", "111122223333"), capture_output=True, text=True,
+                         env=world.env, timeout=60, check=False)
+    assert out.returncode == 1 and f"Could not read the run's state in s3://{BUCKET}/{PREFIX} (ClientError" in out.stderr, out.stderr
+    assert "403" in out.stderr and not run.exists()
+    out = subprocess.run(world.argv("restore", run, "--expected-bucket-owner", "123456789012"), capture_output=True, text=True,
+                         env=world.env, timeout=60, check=False)
+    assert out.returncode == 0 and json.loads(out.stdout)["restored"], out.stderr
+
+
 def test_restore_says_what_to_check_when_the_store_cannot_be_read(world):
     world.s3.delete_bucket(Bucket=BUCKET)
     run = world.tmp / "host-b"

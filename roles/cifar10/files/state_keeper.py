@@ -12,8 +12,9 @@ training (jobctl), started with it.
     (--settings JSON, both verbs: the training settings, recorded in the marker; restore refuses a state trained with
     others)
 
-store: --bucket B --prefix P --region R [--endpoint-url URL]; without --bucket nothing leaves the host (the
-controller fetches the state after each wait) and only legs.json is kept.
+store: --bucket B --prefix P --region R [--expected-bucket-owner ACCOUNT] [--endpoint-url URL]; without --bucket nothing
+leaves the host (the controller fetches the state after each wait) and only legs.json is kept. With ACCOUNT every S3
+call passes it as ExpectedBucketOwner: a bucket of that name in another account answers 403, never receives the state.
 leg: --host H --instance-id I --instance-type T --market M --hourly-usd X --on-demand-hourly-usd Y [--leg-started-at T]
 (T: when the instance was launched, ISO 8601; a new leg's hours count from there, as the bill does).
 
@@ -263,6 +264,10 @@ class Store:
         from botocore.config import Config
 
         self.bucket, self.prefix = args.bucket, args.prefix
+        # Every call on the bucket: S3 refuses (403) when the bucket is not this account's.
+        self.on = {"Bucket": args.bucket}
+        if args.expected_bucket_owner:
+            self.on["ExpectedBucketOwner"] = args.expected_bucket_owner
         self.s3 = boto3.client(
             "s3",
             region_name=args.region,
@@ -275,7 +280,7 @@ class Store:
         return self.prefix + name
 
     def put(self, name, data, **meta):
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, Metadata={k: str(v) for k, v in meta.items()})
+        self.s3.put_object(**self.on, Key=self.key(name), Body=data, Metadata={k: str(v) for k, v in meta.items()})
 
     def put_file(self, name, path, **meta):
         """Upload the file at PATH as NAME unless this keeper already sent the same bytes; (sha256, size) of them."""
@@ -294,7 +299,7 @@ class Store:
 
         missing = ("NoSuchKey", "404", "NotFound")
         try:
-            length = self.s3.head_object(Bucket=self.bucket, Key=self.key(name))["ContentLength"]
+            length = self.s3.head_object(**self.on, Key=self.key(name))["ContentLength"]
             if length > limit or (size is not None and length != size):
                 raise TooLarge(name, length, limit, size)
         except ClientError as exc:
@@ -302,7 +307,7 @@ class Store:
                 raise
             # HEAD says only 404, for a missing bucket too: the GET says which (NoSuchKey, or an error raised).
         try:
-            data = self.s3.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read(limit + 1)
+            data = self.s3.get_object(**self.on, Key=self.key(name))["Body"].read(limit + 1)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in missing:
                 return None
@@ -313,7 +318,7 @@ class Store:
 
     def state_snapshots(self):
         found = []
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(STATE_DIR))
+        pages = self.s3.get_paginator("list_objects_v2").paginate(**self.on, Prefix=self.key(STATE_DIR))
         for page in pages:
             for item in page.get("Contents", []):
                 name = item["Key"][len(self.key(STATE_DIR)) :]
@@ -322,7 +327,7 @@ class Store:
         return found
 
     def delete(self, name):
-        self.s3.delete_object(Bucket=self.bucket, Key=self.key(name))
+        self.s3.delete_object(**self.on, Key=self.key(name))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -545,6 +550,7 @@ def parse(argv):
     ap.add_argument("--prefix", default="")
     ap.add_argument("--region", default="")
     ap.add_argument("--endpoint-url", default="")
+    ap.add_argument("--expected-bucket-owner", default="", help="the account (12 digits) the bucket must belong to")
     ap.add_argument("--imds", default=os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_DEFAULT)
     ap.add_argument("--watch-spot", action="store_true")
     ap.add_argument("--interval", type=float, default=30.0)
@@ -560,6 +566,8 @@ def parse(argv):
     args = ap.parse_args(argv)
     if args.bucket and not args.prefix.endswith("/"):
         ap.error("--prefix must end with '/' (<project>/<run id>/)")
+    if args.expected_bucket_owner and not re.fullmatch(r"[0-9]{12}", args.expected_bucket_owner):
+        ap.error(f"--expected-bucket-owner must be an account id (12 digits), got {args.expected_bucket_owner!r}")
     if args.verb != "restore" and not args.ctl:
         ap.error(f"{args.verb} needs --ctl (the training's jobctl)")
     if args.verb == "restore" and not args.bucket:
