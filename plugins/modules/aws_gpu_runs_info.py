@@ -20,7 +20,7 @@ description:
     marker C(<project>/<run id>/state.json) the training host writes (a JSON object with C(state), one of running,
     interrupted, finished or failed, C(iteration) and C(updated_at)), read as untrusted input (at most 64 KiB). With
     I(legs) as well, each run's C(<project>/<run id>/state/legs.json) (at most 1 MiB).
-  - The bucket must belong to I(bucket_owner), the caller's own account unless given: HeadBucket with
+  - The bucket must belong to I(bucket_owner), the caller's own account unless given. HeadBucket with
     C(ExpectedBucketOwner) comes first, and every S3 call passes it. A bucket of that name in another account (bucket
     names are global, so anyone may have made it first) answers 403 and is neither read nor counted as the project's,
     whatever its tags say.
