@@ -16,7 +16,7 @@ description:
     HDF5 with a 512-byte user block). While the run goes on, the newest file may still be written and is skipped.
   - With O(path) and O(sha256), checks that the snapshot has that sha256 and an HDF5 signature, and fails with a
     message naming the file and what to do when it does not. With O(recorded_settings) as well (the training settings
-    its state.json records), it also fails when they are not O(settings) (this run's): the snapshot is another
+    its state.json records), it also fails when they are not O(settings) (this run's), as the snapshot is another
     experiment's.
   - It changes nothing.
 author:
