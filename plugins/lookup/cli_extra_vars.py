@@ -82,7 +82,7 @@ def vault_arguments(args):
         raise AnsibleLookupError(ASKED)
     out = []
     for vault_id in args.get("vault_ids") or ():
-        label, _, source = str(vault_id).rpartition("@")
+        label, _sep, source = str(vault_id).rpartition("@")
         if source == "prompt" or not source:
             raise AnsibleLookupError(ASKED.replace("--ask-vault-pass was given", f"--vault-id {vault_id} asks for its password"))
         path = os.path.abspath(os.path.expanduser(source))

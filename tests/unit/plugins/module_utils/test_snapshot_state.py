@@ -4,7 +4,6 @@
 import hashlib
 
 import pytest
-
 from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (
     HDF5_SIGNATURE,
     check_snapshot,
