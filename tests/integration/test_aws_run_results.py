@@ -95,7 +95,9 @@ def test_results_bucket_role_and_profile_from_provision_to_teardown(aws):
     policy = iam.get_role_policy(RoleName="mocha-cloud-r1", PolicyName="mocha-cloud-results")["PolicyDocument"]
     assert policy == aws_results.role_policy(BUCKET, "mocha-cloud", "r1", "123456789012")
     assert policy["Statement"][0]["Resource"] == f"arn:aws:s3:::{BUCKET}/mocha-cloud/r1/*"
-    assert policy["Statement"][1]["Condition"] == {"StringLike": {"s3:prefix": ["mocha-cloud/r1/", "mocha-cloud/r1/*"]}}
+    assert policy["Statement"][1]["Condition"] == {"StringLike": {"s3:prefix": ["mocha-cloud/r1/", "mocha-cloud/r1/*"]},
+                                                   "StringEquals": {"s3:ResourceAccount": "123456789012"}}
+    assert policy["Statement"][0]["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
     assert iam.list_attached_role_policies(RoleName="mocha-cloud-r1")["AttachedPolicies"] == []
     rtags = {t["Key"]: t["Value"] for t in role["Tags"]}
     assert (rtags["mocha-cloud:run-id"], rtags["mocha-cloud:results-bucket"], rtags["mocha-cloud:results-prefix"]) == (
