@@ -2,10 +2,10 @@
 # Copyright: (c) 2026, mocha-cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Guards of an AWS run, for YAML: aws_gpu_limits, ssh_cidr and ec2_tag_vars.
+"""Guards of an AWS run, for YAML: aws_gpu_limits, ssh_cidr, ec2_tag_vars and name_problems.
 
 Thin wrappers over plugins/module_utils/aws_guard.py (unit-tested there). Documented in aws_gpu_limits.yml,
-ssh_cidr.yml and ec2_tag_vars.yml beside this file.
+ssh_cidr.yml, ec2_tag_vars.yml and name_problems.yml beside this file.
 """
 
 from ansible.errors import AnsibleFilterError
@@ -36,6 +36,15 @@ def ec2_tag_vars(tags, instance_id="", region=""):
     return result
 
 
+def name_problems(names, optional=()):
+    try:
+        return aws_guard.name_problems(dict(names) if hasattr(names, "keys") else names,
+                                       [str(o) for o in ([optional] if isinstance(optional, str) else optional or ())])
+    except aws_guard.GuardError as exc:
+        raise AnsibleFilterError(f"name_problems: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"aws_gpu_limits": aws_gpu_limits, "ssh_cidr": ssh_cidr, "ec2_tag_vars": ec2_tag_vars}
+        return {"aws_gpu_limits": aws_gpu_limits, "ssh_cidr": ssh_cidr, "ec2_tag_vars": ec2_tag_vars,
+                "name_problems": name_problems}

@@ -37,8 +37,9 @@ MIN_VOLUME_GB = 8
 # The broadest SSH source accepted without aws_gpu_instance_allow_world_ssh, by IP version.
 WIDEST_PREFIX = {4: 8, 6: 32}
 
-# Project and run id: what the role accepts, and what the inventory accepts back from a tag.
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+# Project and run id: what the role accepts, and what the inventory accepts back from a tag (the one rule, kept in
+# aws_results where the names are made).
+NAME_RE = aws_results.NAME_RE
 # A login name (POSIX portable, as useradd accepts by default).
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 EXPIRES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
@@ -269,9 +270,18 @@ def extra_tags_problem(tags):
 
 
 def name_problem(value, name):
-    if not fullmatch(NAME_RE, value):
-        return f"{name} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}"
-    return None
+    return aws_results.name_problem(value, name)
+
+
+def name_problems(names, optional=()):
+    """One problem per setting of NAMES ({setting: value}) whose value is not a project or run id under the one name
+    rule ([] when all are); a setting listed in OPTIONAL may also be empty (unset). Used before a name goes into an AWS
+    filter (where '*' and '?' are wildcards) or a path on the controller."""
+    if not isinstance(names, dict):
+        raise GuardError(f"name_problems needs a dict of settings and values, got {type(names).__name__}")
+    return [problem for setting, value in names.items()
+            if not (setting in optional and value in ("", None))
+            for problem in [name_problem(value, setting)] if problem]
 
 
 def users_problem(users):

@@ -24,12 +24,15 @@ import hashlib
 import json
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils import snapshot_state
+
 try:
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - the modules report missing boto3 themselves
     ClientError = Exception
 
-# The same forms aws_guard accepts for a project and a run id (no '*' or '?': they are wildcards in IAM conditions).
+# The one name rule of a project and a run id (aws_guard imports it; no '*' or '?': they are wildcards in IAM conditions
+# and EC2 tag filters).
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
@@ -47,7 +50,8 @@ IAM_PATH_ROOT = "/mocha-cloud/"
 ROLE_NAME_MAX = 64
 POLICY_NAME = "mocha-cloud-results"
 MARKER_NAME = "state.json"
-MARKER_MAX_BYTES = 65536
+LEGS_NAME = "state/legs.json"
+MARKER_MAX_BYTES = snapshot_state.MARKER_MAX_BYTES
 MARKER_STATES = ("running", "interrupted", "finished", "failed")
 LIVE_STATES = ("pending", "running")
 STOPPED_STATES = ("stopping", "stopped")
@@ -113,9 +117,17 @@ def default_bucket_name(project, account_id, region):
     return name
 
 
-def _check_name(value, setting):
+def name_problem(value, setting):
+    """Why VALUE is not a project or run id (None when it is); SETTING names it in the message."""
     if not _fullmatch(NAME_RE, value):
-        raise ResultsError(f"{setting} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}")
+        return f"{setting} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}"
+    return None
+
+
+def _check_name(value, setting):
+    problem = name_problem(value, setting)
+    if problem:
+        raise ResultsError(problem)
 
 
 def run_prefix(project, run_id):
@@ -165,14 +177,18 @@ def trust_policy():
     }
 
 
-def role_policy(bucket, project, run_id, partition="aws"):
-    """The run role's one inline policy: objects under ``<project>/<run id>/`` and listing limited to that prefix."""
+def role_policy(bucket, project, run_id, account_id, partition="aws"):
+    """The run role's one inline policy: objects under ``<project>/<run id>/`` and listing limited to that prefix, in a
+    bucket of ACCOUNT_ID only (s3:ResourceAccount: a bucket of the same name in another account is out of reach)."""
     problem = bucket_name_problem(bucket, "bucket")
     if problem:
         raise ResultsError(problem)
     if not _fullmatch(PARTITION_RE, partition):
         raise ResultsError(f"partition must look like aws or aws-cn, got {partition!r}")
+    if not _fullmatch(ACCOUNT_RE, account_id):
+        raise ResultsError(f"the account id must be 12 digits (from STS GetCallerIdentity), got {account_id!r}")
     prefix = run_prefix(project, run_id)
+    own_account = {"s3:ResourceAccount": account_id}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -181,13 +197,14 @@ def role_policy(bucket, project, run_id, partition="aws"):
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*",
+                "Condition": {"StringEquals": own_account},
             },
             {
                 "Sid": "ListRunPrefix",
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": f"arn:{partition}:s3:::{bucket}",
-                "Condition": {"StringLike": {"s3:prefix": [prefix, prefix + "*"]}},
+                "Condition": {"StringLike": {"s3:prefix": [prefix, prefix + "*"]}, "StringEquals": own_account},
             },
         ],
     }
@@ -250,7 +267,7 @@ def results_plan(spec):
         "role_arn": f"arn:{partition}:iam::{account}:role{path}{name}",
         "profile_arn": f"arn:{partition}:iam::{account}:instance-profile{path}{name}",
         "trust_policy": trust_policy(),
-        "role_policy": role_policy(bucket, project, run_id, partition),
+        "role_policy": role_policy(bucket, project, run_id, account, partition),
     })
     return plan
 
@@ -454,6 +471,12 @@ def _pages(call, tokens, **kwargs):
         kwargs.update(nxt)
 
 
+def _owner(owner):
+    """ExpectedBucketOwner for every S3 call on the results bucket: S3 answers 403 when the bucket is another
+    account's (a bucket name is global: anyone may have made it first). {} when no owner is given."""
+    return {"ExpectedBucketOwner": owner} if owner else {}
+
+
 _LIST_TOKENS = {"ContinuationToken": "NextContinuationToken"}
 _VERSION_TOKENS = {"KeyMarker": "NextKeyMarker", "VersionIdMarker": "NextVersionIdMarker"}
 
@@ -472,16 +495,18 @@ def describe_project_instances(ec2, project, run_id=None, include_terminated=Tru
     return out
 
 
-def bucket_state(s3, bucket, project):
-    """{name, exists, accessible, ours, tags, versioning, objects, versions}: what the bucket is to this project.
+def bucket_state(s3, bucket, project, owner=""):
+    """{name, owner, exists, accessible, ours, tags, versioning, objects, versions}: what the bucket is to this project.
 
-    ours: it carries the tag mocha-cloud:project=<project> (only such a bucket is ever changed or deleted).
+    owner: the account the bucket must belong to (ExpectedBucketOwner on every call, HeadBucket first: a bucket of
+    that name in another account answers 403 and is neither accessible nor ours, whatever its tags say).
+    ours: in OWNER's account and tagged mocha-cloud:project=<project> (only such a bucket is ever changed or deleted).
     objects: current objects in it; versions: noncurrent versions and delete markers (0 unless versioning was on).
     """
-    out = {"name": bucket, "exists": False, "accessible": False, "ours": False, "tags": {}, "versioning": "",
-           "objects": 0, "versions": 0}
+    out = {"name": bucket, "owner": owner or "", "exists": False, "accessible": False, "ours": False, "tags": {},
+           "versioning": "", "objects": 0, "versions": 0}
     try:
-        s3.head_bucket(Bucket=bucket, aws_retry=True)
+        s3.head_bucket(Bucket=bucket, aws_retry=True, **_owner(owner))
     except ClientError as exc:
         code = _code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):
@@ -492,7 +517,7 @@ def bucket_state(s3, bucket, project):
         raise
     out["exists"] = out["accessible"] = True
     try:
-        tagset = s3.get_bucket_tagging(Bucket=bucket, aws_retry=True).get("TagSet", [])
+        tagset = s3.get_bucket_tagging(Bucket=bucket, aws_retry=True, **_owner(owner)).get("TagSet", [])
     except ClientError as exc:
         if _code(exc) not in ("NoSuchTagSet", "NoSuchTagSetError"):
             raise
@@ -501,49 +526,83 @@ def bucket_state(s3, bucket, project):
     out["ours"] = out["tags"].get(TAG_PREFIX + "project") == project
     if not out["ours"]:
         return out
-    out["versioning"] = s3.get_bucket_versioning(Bucket=bucket, aws_retry=True).get("Status", "") or ""
-    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket):
+    out["versioning"] = s3.get_bucket_versioning(Bucket=bucket, aws_retry=True, **_owner(owner)).get("Status", "") or ""
+    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket, **_owner(owner)):
         out["objects"] += len(page.get("Contents", []))
     if out["versioning"]:
-        for page in _pages(s3.list_object_versions, _VERSION_TOKENS, Bucket=bucket):
+        for page in _pages(s3.list_object_versions, _VERSION_TOKENS, Bucket=bucket, **_owner(owner)):
             out["versions"] += sum(1 for v in page.get("Versions", []) if not v.get("IsLatest"))
             out["versions"] += len(page.get("DeleteMarkers", []))
     return out
 
 
-def prefix_state(s3, bucket, prefix):
+def prefix_state(s3, bucket, prefix, owner=""):
     """{objects, bytes} of the current objects under PREFIX."""
     objects = size = 0
-    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket, Prefix=prefix):
+    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket, Prefix=prefix, **_owner(owner)):
         for item in page.get("Contents", []):
             objects += 1
             size += int(item.get("Size", 0))
     return {"objects": objects, "bytes": size}
 
 
-def list_run_prefixes(s3, bucket, project):
+def list_run_prefixes(s3, bucket, project, owner=""):
     """Run ids that have a prefix ``<project>/<run id>/`` in the bucket, and the prefixes refused for their form."""
     runs, refused = [], []
     base = f"{project}/"
-    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket, Prefix=base, Delimiter="/"):
+    for page in _pages(s3.list_objects_v2, _LIST_TOKENS, Bucket=bucket, Prefix=base, Delimiter="/", **_owner(owner)):
         for common in page.get("CommonPrefixes", []):
             run_id = common.get("Prefix", "")[len(base):].rstrip("/")
             (runs if _fullmatch(NAME_RE, run_id) else refused).append(run_id)
     return runs, refused
 
 
-def read_marker(s3, bucket, prefix):
-    """(marker, error): the parsed ``<prefix>state.json``, (None, '') when there is none."""
+_CONTENT_RANGE_TOTAL = re.compile(r"bytes [0-9]+-[0-9]+/([0-9]+)")
+
+
+def read_capped(s3, bucket, key, limit, owner=""):
+    """(data, error) of one object written from an instance: at most LIMIT bytes are asked for (Range) and read, and
+    one larger than that is refused before its body is read. (None, '') when there is none."""
     try:
-        body = s3.get_object(Bucket=bucket, Key=prefix + MARKER_NAME, Range=f"bytes=0-{MARKER_MAX_BYTES}", aws_retry=True)["Body"].read()
+        answer = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{limit}", aws_retry=True, **_owner(owner))
     except ClientError as exc:
         if _code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None, ""
-        return None, f"{_code(exc) or 'error'} reading s3://{bucket}/{prefix}{MARKER_NAME}"
+        if _code(exc) == "InvalidRange":  # S3's answer to a range on an empty object
+            return b"", ""
+        return None, f"{_code(exc) or 'error'} reading s3://{bucket}/{key}"
+    total = _CONTENT_RANGE_TOTAL.fullmatch(answer.get("ContentRange") or "")
+    size = int(total.group(1)) if total else answer.get("ContentLength")
+    if isinstance(size, int) and size > limit:
+        answer["Body"].close()
+        return None, f"s3://{bucket}/{key} is larger than {limit} bytes ({size})"
+    data = answer["Body"].read(limit + 1)
+    if len(data) > limit:
+        return None, f"s3://{bucket}/{key} is larger than {limit} bytes"
+    return data, ""
+
+
+def read_marker(s3, bucket, prefix, owner=""):
+    """(marker, error): the parsed ``<prefix>state.json``, (None, '') when there is none."""
+    body, error = read_capped(s3, bucket, prefix + MARKER_NAME, MARKER_MAX_BYTES, owner)
+    if body is None:
+        return None, error
     try:
         return parse_marker(body), ""
     except ResultsError as exc:
         return None, str(exc)
+
+
+def read_legs(s3, bucket, prefix, owner=""):
+    """(text, error): ``<prefix>state/legs.json`` as text ('' when there is none), at most LEGS_MAX_BYTES of it; an
+    error (too large, unreadable, not UTF-8) leaves the text ''."""
+    body, error = read_capped(s3, bucket, prefix + LEGS_NAME, snapshot_state.LEGS_MAX_BYTES, owner)
+    if body is None:
+        return "", error
+    try:
+        return body.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return "", f"s3://{bucket}/{prefix}{LEGS_NAME} is not UTF-8 text"
 
 
 def iam_role_state(iam, name, project):

@@ -18,8 +18,9 @@ started_at, ended_at, end, ...}]}``); the hours spent are the sum of ended_at - 
 
 import json
 import math
+import time
 
-from ansible_collections.mocha.cloud.plugins.module_utils.run_legs import leg_hours
+from ansible_collections.mocha.cloud.plugins.module_utils.run_legs import leg_hours, parse_time
 
 RECOVERABLE = ("interrupted", "vanished")
 ACTIONS = ("finished", "failed", "wait", "launch", "refuse")
@@ -32,9 +33,9 @@ class RecoverError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # Legs and hours
 # ---------------------------------------------------------------------------------------------
-def legs_from(doc):
-    """The list of legs from legs.json as text, as a parsed document ({"legs": [...]}) or as a list; [] for nothing
-    (no legs.json yet). Entries that are not objects are dropped; text that is not JSON raises RecoverError."""
+def _entries(doc):
+    """Every entry of legs.json (text, document or list), objects or not; [] for nothing. RecoverError for text that is
+    not JSON or a document that is not {"legs": [...]}."""
     if doc is None or doc == "":
         return []
     if isinstance(doc, (str, bytes)):
@@ -46,13 +47,75 @@ def legs_from(doc):
         doc = doc.get("legs", [])
     if not isinstance(doc, list):
         raise RecoverError(f'legs.json must hold {{"legs": [...]}}, got {type(doc).__name__}')
-    return [leg for leg in doc if isinstance(leg, dict)]
+    return doc
 
 
-def spent_hours(legs):
-    """Total instance hours of the legs (run_legs.leg_hours: ended_at - started_at; a leg without usable times counts
-    nothing), rounded to the hundredth."""
-    return round(sum(leg_hours(leg) or 0.0 for leg in legs_from(legs)), 2)
+def legs_from(doc):
+    """The list of legs from legs.json as text, as a parsed document ({"legs": [...]}) or as a list; [] for nothing
+    (no legs.json yet). Entries that are not objects are dropped; text that is not JSON raises RecoverError."""
+    return [leg for leg in _entries(doc) if isinstance(leg, dict)]
+
+
+def _epoch(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    moment = parse_time(value)
+    return moment.timestamp() if moment else None
+
+
+def _hours_since(start, now, cap):
+    """Hours from START (epoch) to NOW, at most CAP (None: no cap); CAP when START is unknown or later than NOW."""
+    if start is None or start > now:
+        return cap
+    hours = (now - start) / 3600.0
+    return min(hours, cap) if cap is not None else hours
+
+
+def spent(doc, run=None, now=None, max_leg_hours=None, legs_error=""):
+    """{hours, whole, unknown}: the instance hours the run's legs spent, from legs.json DOC.
+
+    legs.json is written on the instance, so what it cannot say is not taken as nothing: a leg whose times cannot be
+    read, or run backwards, and an entry that is not a leg, count as the whole leg, from its launch (its started_at,
+    else its instance's launch time in RUN's instances, else the run's first launch) to NOW, at most MAX_LEG_HOURS (an
+    instance powers itself off after it). When legs.json as a whole cannot be read (LEGS_ERROR, or text that is not
+    JSON), each instance of the run EC2 lists counts from its launch to its end (or NOW). ``whole`` is how many legs
+    were counted so; ``unknown`` is True when nothing bounds what was spent (no launch known and no MAX_LEG_HOURS)."""
+    now = time.time() if now is None else (_epoch(now) if _epoch(now) is not None else time.time())
+    instances = [i for i in ((run or {}).get("instances") or []) if isinstance(i, dict)]
+    launches = {i.get("instance_id"): _epoch(i.get("launch_time")) for i in instances}
+    first = min([t for t in launches.values() if t is not None], default=None)
+    cap = float(max_leg_hours) if max_leg_hours not in (None, "") else None
+    if not legs_error:
+        try:
+            entries = _entries(doc)
+        except RecoverError as exc:
+            legs_error = str(exc)
+    if legs_error:
+        hours, unknown = 0.0, not instances
+        for i in instances:
+            start, end = _epoch(i.get("launch_time")), _epoch(i.get("end_time")) or now
+            h = _hours_since(start, end, cap)
+            unknown = unknown or h is None
+            hours += h or 0.0
+        return {"hours": round(hours, 2), "whole": len(instances), "unknown": unknown}
+    hours, whole, unknown = 0.0, 0, False
+    for entry in entries:
+        h = leg_hours(entry) if isinstance(entry, dict) else None
+        if h is None:
+            whole += 1
+            leg = entry if isinstance(entry, dict) else {}
+            start = _epoch(leg.get("started_at"))
+            if start is None or start > now:
+                start = launches.get(leg.get("instance_id")) or first
+            h = _hours_since(start, now, cap)
+            unknown = unknown or h is None
+        hours += h or 0.0
+    return {"hours": round(hours, 2), "whole": whole, "unknown": unknown}
+
+
+def spent_hours(legs, run=None, now=None, max_leg_hours=None):
+    """Total instance hours of the legs (``spent``), rounded to the hundredth."""
+    return spent(legs, run, now, max_leg_hours)["hours"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,17 +237,32 @@ def next_action(state):
     run = state.get("run")
     if not isinstance(run, dict) or not run.get("verdict"):
         raise RecoverError("run must be one entry of aws_gpu_runs_info's runs (with a verdict)")
-    legs = legs_from(state.get("legs"))
+    legs_error = str(state.get("legs_error") or "")
+    try:
+        legs = [] if legs_error else legs_from(state.get("legs"))
+    except RecoverError as exc:
+        legs, legs_error = [], str(exc)
     budget = _number(state.get("budget_hours"), "budget_hours", 0.0)
     next_leg = _number(state.get("next_leg_hours"), "next_leg_hours", 0.0)
     max_legs = int(_number(state.get("max_legs", 10), "max_legs", 1))
     launched = int(_number(state.get("legs_launched", 0) or 0, "legs_launched", 0))
     last_rc = state.get("last_leg_rc")
-    spent = spent_hours(legs)
+    max_leg = state.get("max_leg_hours")
+    if max_leg not in (None, ""):
+        max_leg = _number(max_leg, "max_leg_hours", 0.0)
+    counted = spent(state.get("legs"), run, state.get("now"), max_leg, legs_error)
+    spent_h = counted["hours"]
     rid, verdict, reason = run.get("run_id", "?"), run["verdict"], run.get("reason", "")
     iteration = _iteration(run)
-    out = {"spent_hours": spent, "next_leg_hours": round(next_leg, 2), "budget_hours": budget, "legs": len(legs), "iteration": iteration}
-    tally = f"{spent:g} h of the {budget:g} h budget spent over {len(legs)} leg(s)"
+    n_legs = len(legs) if not legs_error else counted["whole"]
+    out = {"spent_hours": spent_h, "next_leg_hours": round(next_leg, 2), "budget_hours": budget, "legs": n_legs, "iteration": iteration}
+    tally = f"{spent_h:g} h of the {budget:g} h budget spent over {n_legs} leg(s)"
+    if legs_error:
+        tally += (f" (legs.json cannot be read: {legs_error}; each instance of the run EC2 lists counts from its launch to its "
+                  "end or now)")
+    elif counted["whole"]:
+        tally += (f" ({counted['whole']} of them counted from launch to now: legs.json does not say when they started and "
+                  "ended)")
 
     def done(action, msg):
         return dict(out, action=action, msg=msg)
@@ -208,6 +286,9 @@ def next_action(state):
     ok, why = recoverable(run)
     if not ok:
         return done("refuse", f"Not launching another leg: {why}; {tally}.")
+    if counted["unknown"]:
+        return done("refuse", (f"Run {rid} is {verdict}, but the hours its legs spent cannot be told: {tally}, and no launch "
+                               "time or instance life bounds them. No leg launched; see the run's state/legs.json."))
     if max(len(legs), launched) >= max_legs:
         return done(
             "refuse",
@@ -217,12 +298,12 @@ def next_action(state):
                 "to go on."
             ),
         )
-    if spent + next_leg > budget:
+    if spent_h + next_leg > budget:
         return done(
             "refuse",
             (
                 f"Run {rid} is {verdict} at iteration {iteration}, but {tally}, and the next leg may take up "
-                f"to {next_leg:.2f} h, which could pass it ({spent + next_leg:.2f} h): no leg launched. "
+                f"to {next_leg:.2f} h, which could pass it ({spent_h + next_leg:.2f} h): no leg launched. "
                 "Raise recover_budget_hours, or resume it yourself with site.yml -e recover=true."
             ),
         )

@@ -12,6 +12,11 @@ directory may be half written while the run goes on. The rule used here:
   1024, 2048, ... (JLD writes a 512-byte user block first, so its signature is at 512).
 
 So while the run goes on, the newest complete snapshot is the second newest file; once it ends, the newest.
+
+A kept state records the training settings its snapshot was trained with (``TRAINING_SETTINGS``: the learning-rate
+stages, momentum, weight decay and batch size); a run resumes from it only with the same ones, so a run id used again
+for other settings (another experiment) never picks up someone else's weights. The run's length (max_iter) may change:
+a longer run goes on from its snapshot.
 """
 
 import hashlib
@@ -19,7 +24,14 @@ import os
 import re
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-SNAPSHOT_NAME = re.compile(r"^snapshot-(?P<iter>\d+)\.jld$")
+# The whole name and ASCII digits only: '$' would let a trailing newline through, and \d takes any script's digits.
+SNAPSHOT_NAME = re.compile(r"\Asnapshot-(?P<iter>[0-9]+)\.jld\Z")
+# The most a reader takes of a run's state files, which the host writes (so they are read as untrusted input): the
+# marker state.json (a few hundred bytes as the keeper writes it), legs.json (a few hundred bytes a leg) and the
+# training log (Mocha's CIFAR-10 run writes well under a megabyte).
+MARKER_MAX_BYTES = 65536
+LEGS_MAX_BYTES = 1 << 20
+LOG_MAX_BYTES = 64 << 20
 
 
 def _signature_offset(read_at, size):
@@ -98,6 +110,47 @@ def check_snapshot(path, sha256):
     if not SNAPSHOT_NAME.match(os.path.basename(path)):
         return f"{path} is not named snapshot-NNNNNN.jld. {fix}"
     return corruption(path, sha256_file(path), sha256, lambda: hdf5_signature_offset(path), fix)
+
+
+TRAINING_SETTINGS = ("lr_stages", "momentum", "weight_decay", "batch_size")
+
+
+def training_settings(values):
+    """The training settings of VALUES (a mapping holding at least TRAINING_SETTINGS; numbers or their text) in one
+    form, so two spellings of the same settings compare equal: {lr_stages: [[int, float], ...], momentum: float,
+    weight_decay: float, batch_size: int}. ValueError when one is missing or not a number."""
+    if not isinstance(values, dict):
+        raise ValueError(f"the training settings must be a mapping of {', '.join(TRAINING_SETTINGS)}, got {values!r}")
+    missing = [k for k in TRAINING_SETTINGS if k not in values]
+    if missing:
+        raise ValueError(f"the training settings lack {', '.join(missing)}")
+    try:
+        stages = [[int(float(n)), float(r)] for n, r in values["lr_stages"]]
+        return {"lr_stages": stages, "momentum": float(values["momentum"]), "weight_decay": float(values["weight_decay"]),
+                "batch_size": int(float(values["batch_size"]))}
+    except (TypeError, ValueError):
+        raise ValueError(f"the training settings must be numbers (lr_stages a list of [iterations, rate]), got {values!r}") from None
+
+
+def settings_text(settings):
+    return ", ".join(f"{k} {settings[k]}" for k in TRAINING_SETTINGS)
+
+
+def settings_problem(where, recorded, current, fix):
+    """None when the state at WHERE may be resumed with the CURRENT training settings: it records none (a state kept
+    before settings were recorded) or the same ones. Else the message: what it was trained with, what this run trains
+    with, and FIX."""
+    if recorded in (None, "", {}):
+        return None
+    try:
+        kept = training_settings(recorded)
+    except ValueError as exc:
+        return f"The state in {where} records training settings that cannot be read ({exc}). {fix}"
+    now = training_settings(current)
+    if kept == now:
+        return None
+    return (f"The state in {where} was trained with other settings ({settings_text(kept)}) than this run ({settings_text(now)}): "
+            f"it is another experiment under the same run id, and this run does not resume from it. {fix}")
 
 
 def corruption(where, actual_sha256, sha256, signature_offset, fix):

@@ -16,17 +16,23 @@ Pure functions (values in, values or problems out), shared by the filters ``moch
   gives every variant the host (and so the run directory and snapshots) it had.
 - ``comparison``: the variants' results (or failures) as one table, best final accuracy first, and the curves.
 
-Each variant is an ordinary cifar10 run: run id ``<sweep>-<variant>``, its own run directory on its host, results
-under ``<artifacts>/<sweep>/<variant>/``.
+Each variant is an ordinary cifar10 run: run id ``<sweep>--<variant>``, its own run directory on its host, results
+under ``<artifacts>/<sweep>/<variant>/``. Names never hold ``--``, so the run id says which sweep and variant it is
+(sweep ``a`` variant ``b-c`` is ``a--b-c``, sweep ``a-b`` variant ``c`` is ``a-b--c``): two sweeps never share a run id,
+its state on the controller or its systemd unit. The run id passes the one name rule of run ids (aws_guard).
 """
 
 import math
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.aws_guard import LIMITS
+from ansible_collections.mocha.cloud.plugins.module_utils.aws_guard import LIMITS, name_problem
 
-# Sweep and variant names end up in paths, systemd unit names, run ids and tag values: lower case, digits, hyphens.
-NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+# Sweep and variant names end up in paths, systemd unit names, run ids and tag values: lower case, digits, single
+# hyphens (``--`` joins the two in a run id), at most 32 characters.
+NAME_RE = re.compile(r"(?=.{1,32}\Z)[a-z0-9]+(?:-[a-z0-9]+)*")
+RUN_ID_JOIN = "--"
+NAME_RULE = ("1-32 lower-case letters, digits or single hyphens, starting and ending with a letter or digit (no '--', "
+             "which joins the sweep and the variant in a run id)")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SWEEP_KEYS = ("name", "variants", "hosts", "max_cost_usd")
 VARIANT_KEYS = ("name", "lr", "momentum", "weight_decay", "batch_size", "max_iter", "backend", "environment")
@@ -129,8 +135,7 @@ def _variant(raw, index, base, problems):
     if isinstance(name, str) and NAME_RE.fullmatch(name):
         where = f"variant {name}"
     else:
-        problems.append(f"{where}: name must be 1-32 lower-case letters, digits or hyphens, starting and ending with a "
-                        f"letter or digit (it names a directory, a run id and a systemd unit), got {name!r}")
+        problems.append(f"{where}: name must be {NAME_RULE}; it names a directory, a run id and a systemd unit; got {name!r}")
     unknown = sorted(set(raw) - set(VARIANT_KEYS))
     if unknown:
         problems.append(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; a variant may set {', '.join(VARIANT_KEYS)}")
@@ -169,8 +174,7 @@ def plan(sweep, base=None, provider="aws", hosts=None):
         problems.append(f"cifar10_sweep: unknown key(s) {', '.join(map(str, unknown))}; it may set {', '.join(SWEEP_KEYS)}")
     name = sweep.get("name")
     if not (isinstance(name, str) and NAME_RE.fullmatch(name)):
-        problems.append("cifar10_sweep.name must be 1-32 lower-case letters, digits or hyphens, starting and ending with a "
-                        f"letter or digit (it names the results directory and every run id), got {name!r}")
+        problems.append(f"cifar10_sweep.name must be {NAME_RULE}; it names the results directory and every run id; got {name!r}")
     raw_variants = sweep.get("variants")
     if not isinstance(raw_variants, list) or not raw_variants:
         problems.append("cifar10_sweep.variants must list at least one variant, e.g. [{name: base}, {name: lr-high, lr: 0.01}]")
@@ -182,6 +186,12 @@ def plan(sweep, base=None, provider="aws", hosts=None):
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"cifar10_sweep.variants: names must be unique, {', '.join(dupes)} appear(s) more than once")
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        for n in [n for n in names if NAME_RE.fullmatch(n)]:
+            problem = name_problem(run_id(name, n), f"the run id of variant {n}")
+            if problem:
+                problems.append(f"{problem}: shorten cifar10_sweep.name or the variant's name (together at most "
+                                f"{63 - len(RUN_ID_JOIN)} characters)")
 
     cap = sweep.get("hosts")
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
@@ -218,7 +228,7 @@ def plan(sweep, base=None, provider="aws", hosts=None):
     for v in variants:
         factor = v["lr"] / base["lr_stages"][0][1]
         v["lr_stages"] = [[n, _tidy(r * factor)] for n, r in base["lr_stages"]]
-        v["run_id"] = f"{name}-{v['name']}"
+        v["run_id"] = run_id(name, v["name"])
         v["results_subdir"] = f"{name}/{v['name']}"
         v["settings"] = settings_text(v)
     queue_names = queues([v["name"] for v in variants], size)
@@ -235,6 +245,11 @@ def plan(sweep, base=None, provider="aws", hosts=None):
         "host_names": host_names,
         "lines": plan_lines(name, variants, queue_names, host_names),
     }
+
+
+def run_id(sweep_name, variant_name):
+    """The run id of a sweep's variant: ``<sweep>--<variant>`` (neither name holds ``--``, so no two pairs share one)."""
+    return f"{sweep_name}{RUN_ID_JOIN}{variant_name}"
 
 
 def _by_name(variants, name):

@@ -18,7 +18,12 @@ description:
     the self-destruct timer, C(Client.UserInitiatedShutdown) for a teardown), launch time and end time.
   - With I(bucket), the prefixes C(<project>/<run id>/) in the results bucket, the objects under each, and the state
     marker C(<project>/<run id>/state.json) the training host writes (a JSON object with C(state), one of running,
-    interrupted, finished or failed, C(iteration) and C(updated_at)), read as untrusted input.
+    interrupted, finished or failed, C(iteration) and C(updated_at)), read as untrusted input (at most 64 KiB). With
+    I(legs) as well, each run's C(<project>/<run id>/state/legs.json) (at most 1 MiB).
+  - The bucket must belong to I(bucket_owner), the caller's own account unless given. HeadBucket with
+    C(ExpectedBucketOwner) comes first, and every S3 call passes it. A bucket of that name in another account (bucket
+    names are global, so anyone may have made it first) answers 403 and is neither read nor counted as the project's,
+    whatever its tags say.
   - The IAM roles on the project's path C(/mocha-cloud/<project>/) and each run's role and instance profile
     C(<project>-<run id>); only those tagged with the project (and, for roles, the run id their name is made from)
     count as the project's.
@@ -40,6 +45,13 @@ options:
   bucket:
     description: The results bucket. Without it the S3 part is left out (no prefixes, no markers).
     type: str
+  bucket_owner:
+    description: The account (12 digits) the bucket must belong to. Default the caller's (STS GetCallerIdentity).
+    type: str
+  legs:
+    description: Also read each run's legs.json (RV(runs[].legs)).
+    type: bool
+    default: false
   include_terminated:
     description: Also list instances that have ended (as long as EC2 lists them).
     type: bool
@@ -62,9 +74,10 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 notes:
-  - Calls EC2 DescribeInstances; S3 HeadBucket, GetBucketTagging, GetBucketVersioning, ListObjectsV2,
-    ListObjectVersions (versioned buckets only) and GetObject (the markers); IAM GetRole, ListRolePolicies,
-    ListAttachedRolePolicies, GetInstanceProfile and, without I(run_id), ListRoles.
+  - Calls EC2 DescribeInstances; STS GetCallerIdentity (with I(bucket), without I(bucket_owner)); S3 HeadBucket,
+    GetBucketTagging, GetBucketVersioning, ListObjectsV2, ListObjectVersions (versioned buckets only) and GetObject
+    (the markers, the legs), each with ExpectedBucketOwner; IAM GetRole, ListRolePolicies, ListAttachedRolePolicies,
+    GetInstanceProfile and, without I(run_id), ListRoles.
   - A bucket that is not tagged C(mocha-cloud:project=<project>) is reported (C(ours) false in RV(bucket)) but not read.
   - AWS calls are retried with jittered backoff when throttled.
 seealso:
@@ -120,6 +133,8 @@ runs:
       description: The parsed state.json (state, iteration, updated_at), or null.
       type: dict
     marker_error: {description: Why state.json could not be used; empty when it was or there was none., type: str}
+    legs: {description: "With I(legs), the text of legs.json ('' when there is none, or it could not be read).", type: str}
+    legs_error: {description: "With I(legs), why legs.json could not be read (larger than 1 MiB, not UTF-8, ...); empty when it was.", type: str}
     prefix: {description: "The run's prefix in the bucket, C(<project>/<run id>/).", type: str}
     objects: {description: Current objects under the prefix (0 without a bucket)., type: int}
     bytes: {description: Their size in bytes., type: int}
@@ -130,7 +145,9 @@ runs:
       description: The run's instance profile (exists, ours, arn, roles, tags).
       type: dict
 bucket:
-  description: The results bucket (name, exists, accessible, ours, tags, versioning, objects, versions); empty without I(bucket).
+  description: >-
+    The results bucket (name, owner, exists, accessible, ours, tags, versioning, objects, versions); empty without
+    I(bucket). C(owner) is the account it was required to belong to.
   returned: success
   type: dict
 refused:
@@ -154,11 +171,12 @@ except ImportError:
     pass  # AnsibleAWSModule reports a missing boto3/botocore itself
 
 
-def discover(module, ec2, s3, iam):
+def discover(module, ec2, s3, iam, sts):
     """Every run of the project (or the one run), as aws_gpu_runs_info returns them."""
     p = module.params
     project, run_id, bucket = p["project"], p["run_id"] or None, p["bucket"] or ""
     refused = []
+    owner = (p["bucket_owner"] or sts.get_caller_identity(aws_retry=True)["Account"]) if bucket else ""
 
     instances = aws_results.describe_project_instances(ec2, project, run_id, p["include_terminated"])
     by_run = {}
@@ -173,11 +191,14 @@ def discover(module, ec2, s3, iam):
 
     bucket_info = {}
     if bucket:
-        bucket_info = aws_results.bucket_state(s3, bucket, project)
-        if bucket_info["exists"] and not bucket_info["ours"]:
+        bucket_info = aws_results.bucket_state(s3, bucket, project, owner)
+        if bucket_info["exists"] and not bucket_info["accessible"]:
+            refused.append(f"bucket {bucket} is not account {owner}'s (HeadBucket with ExpectedBucketOwner={owner} was "
+                           "refused), or not readable: not read")
+        elif bucket_info["exists"] and not bucket_info["ours"]:
             refused.append(f"bucket {bucket} is not tagged mocha-cloud:project={project}: not read")
         if bucket_info["ours"] and not run_id:
-            found, bad = aws_results.list_run_prefixes(s3, bucket, project)
+            found, bad = aws_results.list_run_prefixes(s3, bucket, project, owner)
             run_ids.update(found)
             refused.extend(f"prefix {project}/{b}/ in {bucket}: not a run id" for b in bad)
 
@@ -190,13 +211,17 @@ def discover(module, ec2, s3, iam):
     for rid in sorted(run_ids):
         prefix = aws_results.run_prefix(project, rid)
         marker, marker_error, content = None, "", {"objects": 0, "bytes": 0}
+        extra = {"legs": "", "legs_error": ""} if p["legs"] else {}
         if bucket_info.get("ours"):
-            marker, marker_error = aws_results.read_marker(s3, bucket, prefix)
-            content = aws_results.prefix_state(s3, bucket, prefix)
+            marker, marker_error = aws_results.read_marker(s3, bucket, prefix, owner)
+            content = aws_results.prefix_state(s3, bucket, prefix, owner)
+            if p["legs"]:
+                extra["legs"], extra["legs_error"] = aws_results.read_legs(s3, bucket, prefix, owner)
         name = aws_results.role_name(project, rid)
         runs.append(aws_results.summarize_run(
             rid, by_run.get(rid, []), marker, marker_error, prefix=prefix, objects=content["objects"], bytes=content["bytes"],
-            role=aws_results.iam_role_state(iam, name, project), instance_profile=aws_results.iam_profile_state(iam, name, project)))
+            role=aws_results.iam_role_state(iam, name, project), instance_profile=aws_results.iam_profile_state(iam, name, project),
+            **extra))
     counts = {}
     for run in runs:
         counts[run["verdict"]] = counts.get(run["verdict"], 0) + 1
@@ -211,15 +236,19 @@ def main():
             project=dict(type="str", required=True),
             run_id=dict(type="str"),
             bucket=dict(type="str"),
+            bucket_owner=dict(type="str"),
+            legs=dict(type="bool", default=False),
             include_terminated=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     p = module.params
     problems = [aws_results.bucket_name_problem(p["bucket"], "bucket") if p["bucket"] else None]
+    if p["bucket_owner"] and not aws_results.ACCOUNT_RE.fullmatch(p["bucket_owner"]):
+        problems.append(f"bucket_owner must be an account id (12 digits), got {p['bucket_owner']!r}")
     for key in ("project", "run_id"):
-        if p[key] is not None and not aws_results.NAME_RE.fullmatch(p[key]):
-            problems.append(f"{key} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {p[key]!r}")
+        if p[key] is not None:
+            problems.append(aws_results.name_problem(p[key], key))
     problems = [x for x in problems if x]
     if problems:
         module.fail_json(msg="; ".join(problems))
@@ -229,7 +258,7 @@ def main():
     retry = AWSRetry.jittered_backoff()
     try:
         result = discover(module, module.client("ec2", retry_decorator=retry), module.client("s3", retry_decorator=retry),
-                          module.client("iam", retry_decorator=retry))
+                          module.client("iam", retry_decorator=retry), module.client("sts", retry_decorator=retry))
     except (NoCredentialsError, PartialCredentialsError) as exc:
         module.fail_json(msg=f"no AWS credentials ({exc}): export AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     except (ClientError, BotoCoreError) as exc:

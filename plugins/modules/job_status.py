@@ -88,21 +88,19 @@ line:
 """
 
 import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
-import re  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.mocha.cloud.plugins.module_utils import job  # noqa: E402
 from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import parse_mocha_log, progress  # noqa: E402
-
-SNAPSHOT_RE = re.compile(r"\Asnapshot-(\d+)\.jld\Z")
+from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import SNAPSHOT_NAME  # noqa: E402
 
 
 def latest_snapshot(directory):
     try:
-        names = [n for n in os.listdir(directory) if SNAPSHOT_RE.match(n)]
+        names = [n for n in os.listdir(directory) if SNAPSHOT_NAME.match(n)]
     except OSError:
         return None
-    return max(names, key=lambda n: int(SNAPSHOT_RE.match(n).group(1))) if names else None
+    return max(names, key=lambda n: int(SNAPSHOT_NAME.match(n).group("iter"))) if names else None
 
 
 def read_text(path):
@@ -130,7 +128,9 @@ def main():
         module.fail_json(msg=f"wait must be 0 or more seconds, got {wait}")
     if not os.access(ctl, os.X_OK):
         module.fail_json(msg=f"{ctl} is not an executable jobctl: the job was never set up on this host")
-    rc, out, err = module.run_command([ctl, "wait", str(wait)] if wait else [ctl, "status"])
+    # A job's output may hold bytes that are not UTF-8 (its log's last line is in the status): replaced, never passed on
+    # (the controller refuses a result that is not UTF-8).
+    rc, out, err = module.run_command([ctl, "wait", str(wait)] if wait else [ctl, "status"], errors="replace")
     try:
         status = job.parse_status(out)
     except job.JobError as exc:

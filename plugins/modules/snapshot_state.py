@@ -15,7 +15,9 @@ description:
     has ended (O(running=false)), and it carries the HDF5 signature at offset 0, 512, 1024, 2048, ... (a JLD file is
     HDF5 with a 512-byte user block). While the run goes on, the newest file may still be written and is skipped.
   - With O(path) and O(sha256), checks that the snapshot has that sha256 and an HDF5 signature, and fails with a
-    message naming the file and what to do when it does not.
+    message naming the file and what to do when it does not. With O(recorded_settings) as well (the training settings
+    its state.json records), it also fails when they are not O(settings) (this run's), as the snapshot is another
+    experiment's.
   - It changes nothing.
 author:
   - mocha-cloud contributors (@mocha-cloud)
@@ -33,6 +35,15 @@ options:
   sha256:
     description: The sha256 O(path) must have.
     type: str
+  settings:
+    description:
+      - The training settings of this run (C(lr_stages), C(momentum), C(weight_decay), C(batch_size)). With O(dir) they
+        are returned in one form (RV(settings)), for the state.json that names the snapshot; with O(path) they are
+        compared with O(recorded_settings).
+    type: dict
+  recorded_settings:
+    description: The training settings the state of O(path) records; none recorded (an older state) is not compared.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -50,10 +61,12 @@ EXAMPLES = r"""
     dir: /var/lib/mocha-cifar10/run/snapshots
     running: true
 
-- name: Check a snapshot kept on the controller
+- name: Check a snapshot kept on the controller, and that it was trained with this run's settings
   mocha.cloud.snapshot_state:
     path: artifacts/20261201T080000Z/state/snapshot-000400.jld
     sha256: 0f3c...
+    settings: {lr_stages: [[60000, 0.001]], momentum: 0.9, weight_decay: 0.004, batch_size: 100}
+    recorded_settings: {lr_stages: [[60000, 0.001]], momentum: 0.9, weight_decay: 0.004, batch_size: 100}
   delegate_to: localhost
 """
 
@@ -78,6 +91,10 @@ mtime:
   description: Its modification time, seconds since the epoch.
   returned: with dir
   type: int
+settings:
+  description: O(settings) in one form (numbers as numbers), to record beside the snapshot.
+  returned: with dir and settings
+  type: dict
 passed_over:
   description: Newer snapshot files not taken, each with the reason (not named C(skipped), which Ansible reads as a skipped task).
   returned: with dir
@@ -92,6 +109,8 @@ from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import 
     SNAPSHOT_NAME,
     check_snapshot,
     newest_complete,
+    settings_problem,
+    training_settings,
 )
 
 
@@ -102,6 +121,8 @@ def main():
             running=dict(type="bool", default=True),
             path=dict(type="path"),
             sha256=dict(type="str"),
+            settings=dict(type="dict"),
+            recorded_settings=dict(type="dict"),
         ),
         mutually_exclusive=[("dir", "path")],
         required_one_of=[("dir", "path")],
@@ -109,11 +130,25 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    settings = None
+    if p["settings"] is not None:
+        try:
+            settings = training_settings(p["settings"])
+        except ValueError as exc:
+            module.fail_json(msg=f"settings: {exc}")
     if p["dir"]:
         result = newest_complete(p["dir"], p["running"])
         result.pop("path")
+        if settings is not None:
+            result["settings"] = settings
         module.exit_json(changed=False, **result)
     problem = check_snapshot(p["path"], p["sha256"])
+    if not problem and p["recorded_settings"] and settings is None:
+        problem = "recorded_settings needs settings (this run's) to compare them with"
+    if not problem and settings is not None:
+        state_dir = os.path.dirname(p["path"]) or "."
+        problem = settings_problem(state_dir, p["recorded_settings"], settings,
+                                   f"Give this run its own run id, or delete {state_dir} to start this one over.")
     if problem:
         module.fail_json(msg=problem)
     m = SNAPSHOT_NAME.match(os.path.basename(p["path"]))

@@ -1,5 +1,6 @@
-"""Starts moto's server (the fake AWS of the tests) with two corrections: how it reads S3 bucket policies, and the EC2
-call DeleteLaunchTemplateVersions, which it lacks.
+"""Starts moto's server (the fake AWS of the tests) with four corrections: how it reads S3 bucket policies, the EC2
+call DeleteLaunchTemplateVersions, which it lacks, S3's ExpectedBucketOwner, which it ignores, and the tags of a bucket
+in another account, which it hides.
 
 moto answers a request on an object with a bucket policy's statement as soon as the statement's Action and Resource
 match, and when the statement has a Condition it cannot check against the request, it answers Deny, whatever the
@@ -43,12 +44,23 @@ RunInstances (tests change it between calls): {"[market:]type@zone": instances},
 e.g. {"g4dn.xlarge@us-east-1a": 0, "spot:*@*": 0, "*@us-east-1c": 1}. A key is a pool: the pending and running instances
 that match it count against its number, and a launch must fit in every pool it matches. No matching key: no limit.
 
+ExpectedBucketOwner (header x-amz-expected-bucket-owner): S3 refuses a request whose expected owner is not the bucket's
+owner with 403 AccessDenied, and one whose value is not a 12-digit account id with 400 InvalidBucketOwnerAWSAccountID,
+on every bucket and object operation ("Verifying bucket ownership with bucket owner condition", Amazon S3 User Guide;
+HeadBucket answers 400, 403 or 200 as versity/versitygw#1428 measured on S3). moto 5.x ignores the header, so a bucket of
+the same name in another account would be used. The launcher refuses as S3 does, before moto answers.
+
+Bucket tags of a bucket in another account: S3 keeps a bucket's tags with the bucket, so whoever the bucket's policy
+lets in reads the same tags (a bucket made and tagged by another account to look like the project's). moto 5.x keeps
+them per account and answers NoSuchTagSet across accounts; the launcher reads and writes them in the owner's account.
+
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
 """
 
 import fnmatch
 import json
 import os
+import re
 import sys
 
 # The request context the fake stands for: a client on TLS.
@@ -97,6 +109,62 @@ def patch_moto():
     FakeBucket.get_permission = get_permission
     patch_launch_template_versions()
     patch_capacity()
+    patch_expected_bucket_owner()
+    patch_bucket_tags_across_accounts()
+
+
+def s3_error(status, code, message):
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+            "<RequestId>MOTOLAUNCHER</RequestId></Error>")
+    return status, {"content-type": "application/xml"}, body
+
+
+def patch_expected_bucket_owner():
+    from moto.s3.models import s3_backends
+    from moto.s3.responses import S3Response
+
+    def checked(original):
+        def respond(self, request, full_url):
+            expected = request.headers.get("x-amz-expected-bucket-owner")
+            if expected is not None:
+                if not re.fullmatch(r"[0-9]{12}", expected):
+                    return s3_error(400, "InvalidBucketOwnerAWSAccountID",
+                                    "The value of the expected bucket owner parameter must be an AWS Account ID... "
+                                    f"[{expected}]")
+                owner = s3_backends.bucket_accounts.get(self.parse_bucket_name_from_url(request, full_url))
+                if owner is not None and owner[1] != expected:
+                    return s3_error(403, "AccessDenied", "Access Denied")
+            return original(self, request, full_url)
+
+        return respond
+
+    S3Response._bucket_response = checked(S3Response._bucket_response)
+    S3Response._key_response = checked(S3Response._key_response)
+
+
+def patch_bucket_tags_across_accounts():
+    from moto.s3.models import S3Backend, s3_backends
+
+    def owners(self, bucket_name):
+        bucket = self.get_bucket(bucket_name)
+        return bucket, s3_backends[bucket.account_id][bucket.partition]
+
+    def get_bucket_tagging(self, bucket_name):
+        bucket, backend = owners(self, bucket_name)
+        return backend.tagger.list_tags_for_resource(bucket.arn)
+
+    def put_bucket_tagging(self, bucket_name, tags):
+        bucket, backend = owners(self, bucket_name)
+        backend.tagger.delete_all_tags_for_resource(bucket.arn)
+        backend.tagger.tag_resource(bucket.arn, [{"Key": key, "Value": value} for key, value in tags.items()])
+
+    def delete_bucket_tagging(self, bucket_name):
+        bucket, backend = owners(self, bucket_name)
+        backend.tagger.delete_all_tags_for_resource(bucket.arn)
+
+    S3Backend.get_bucket_tagging = get_bucket_tagging
+    S3Backend.put_bucket_tagging = put_bucket_tagging
+    S3Backend.delete_bucket_tagging = delete_bucket_tagging
 
 
 def patch_launch_template_versions():

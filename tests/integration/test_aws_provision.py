@@ -547,3 +547,33 @@ def test_inventory_describes_only_the_settings_region(aws, tmp_path):
         )
         assert inv.returncode == 0, inv.stderr
         assert ids[region] in inv.stdout and ids[other] not in inv.stdout, inv.stdout
+
+
+# Teardown selects on EC2 tag filters, where '*' and '?' are wildcards: a project or run id that is not a name (the one
+# name rule, plugins/module_utils/aws_guard.py) is refused before any AWS call, and nothing is removed.
+TEARDOWN_PATTERNS = {
+    "project pattern": ({"aws_gpu_instance_project": "mocha*"}, r"aws_gpu_instance_project must be 1-63 letters.*got 'mocha\*'"),
+    "run id pattern": ({"aws_gpu_instance_teardown_run_id": "r1*"},
+                       r"aws_gpu_instance_teardown_run_id must be 1-63 letters.*got 'r1\*'"),
+}
+
+
+@pytest.mark.parametrize("case", list(TEARDOWN_PATTERNS))
+def test_teardown_refuses_patterns_before_any_aws_call(aws, case):
+    ec2 = aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    run = [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}, {"Key": "mocha-cloud:run-id", "Value": "r10"}]
+    made = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                             TagSpecifications=[{"ResourceType": "instance", "Tags": run}])
+    group = ec2.create_security_group(GroupName="mocha-cloud-r10", Description="run r10",
+                                      TagSpecifications=[{"ResourceType": "security-group", "Tags": run}])["GroupId"]
+    left = live(aws)
+    before = aws.request_count()
+    overrides, message = TEARDOWN_PATTERNS[case]
+    out = run_playbook("playbooks/teardown.yml", aws.env, overrides)
+    assert out.returncode != 0, out.stdout[-4000:]
+    flat = " ".join(out.stdout.split())
+    assert re.search(message, flat) and "Nothing was removed" in flat, flat[-3000:]
+    assert aws.request_count() == before  # refused before any AWS call, STS included
+    assert [i["InstanceId"] for i in live(aws)["instances"]] == [made["Instances"][0]["InstanceId"]]
+    assert [g["GroupId"] for g in left["groups"]] == [group] and live(aws) == left

@@ -93,9 +93,11 @@ def test_results_bucket_role_and_profile_from_provision_to_teardown(aws):
     assert role["AssumeRolePolicyDocument"] == aws_results.trust_policy()
     assert iam.list_role_policies(RoleName="mocha-cloud-r1")["PolicyNames"] == ["mocha-cloud-results"]
     policy = iam.get_role_policy(RoleName="mocha-cloud-r1", PolicyName="mocha-cloud-results")["PolicyDocument"]
-    assert policy == aws_results.role_policy(BUCKET, "mocha-cloud", "r1")
+    assert policy == aws_results.role_policy(BUCKET, "mocha-cloud", "r1", "123456789012")
     assert policy["Statement"][0]["Resource"] == f"arn:aws:s3:::{BUCKET}/mocha-cloud/r1/*"
-    assert policy["Statement"][1]["Condition"] == {"StringLike": {"s3:prefix": ["mocha-cloud/r1/", "mocha-cloud/r1/*"]}}
+    assert policy["Statement"][1]["Condition"] == {"StringLike": {"s3:prefix": ["mocha-cloud/r1/", "mocha-cloud/r1/*"]},
+                                                   "StringEquals": {"s3:ResourceAccount": "123456789012"}}
+    assert policy["Statement"][0]["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
     assert iam.list_attached_role_policies(RoleName="mocha-cloud-r1")["AttachedPolicies"] == []
     rtags = {t["Key"]: t["Value"] for t in role["Tags"]}
     assert (rtags["mocha-cloud:run-id"], rtags["mocha-cloud:results-bucket"], rtags["mocha-cloud:results-prefix"]) == (
@@ -188,12 +190,46 @@ def test_failure_cleanup_keeps_a_bucket_that_held_other_runs_results(aws, tmp_pa
     assert {"Key": "mocha-cloud:project", "Value": "mocha-cloud"} in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]
 
 
-@pytest.mark.parametrize("case", ["untagged bucket", "role for another bucket"])
+def other_account(aws, service="s3", account="111122223333"):
+    """A client of another account (moto: credentials of a role assumed in it), as whoever made a bucket first."""
+    import boto3
+
+    creds = aws.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/other", RoleSessionName="other")["Credentials"]
+    return boto3.client(service, region_name="us-east-1", endpoint_url=aws.endpoint, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+def test_the_fake_s3_refuses_a_bucket_of_another_account_as_s3_does(aws):
+    """S3 answers 403 AccessDenied when ExpectedBucketOwner is not the bucket's owner, 400 when it is not an account id;
+    moto ignores the parameter, the launcher does what S3 does. Tags of another account's bucket read as S3 reads them."""
+    theirs = other_account(aws)
+    theirs.create_bucket(Bucket=BUCKET)
+    theirs.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}]})
+    s3 = aws.client("s3")
+    assert s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}]
+    theirs.put_object(Bucket=BUCKET, Key="k", Body=b"x", ExpectedBucketOwner="111122223333")
+    for call, kwargs in ((s3.head_bucket, {}), (s3.put_object, {"Key": "k2", "Body": b"x"}), (s3.get_object, {"Key": "k"}),
+                         (s3.list_objects_v2, {})):
+        with pytest.raises(s3.exceptions.ClientError, match=r"\((AccessDenied|403)\)"):
+            call(Bucket=BUCKET, ExpectedBucketOwner="123456789012", **kwargs)
+    with pytest.raises(s3.exceptions.ClientError, match="InvalidBucketOwnerAWSAccountID"):
+        s3.list_objects_v2(Bucket=BUCKET, ExpectedBucketOwner="12345")
+    assert [o["Key"] for o in theirs.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["k"]
+
+
+@pytest.mark.parametrize("case", ["untagged bucket", "another account's bucket tagged as ours", "role for another bucket"])
 def test_refused_before_anything_is_made_when_the_names_are_taken(aws, case):
     if case == "untagged bucket":
         aws.client("s3").create_bucket(Bucket=BUCKET)
-        message = (f"bucket {BUCKET} exists but is not tagged mocha-cloud:project=mocha-cloud (it may belong to another "
-                   "account: bucket names are global): give another aws_gpu_instance_results_bucket")
+        message = f"bucket {BUCKET} exists but is not tagged mocha-cloud:project=mocha-cloud: give another aws_gpu_instance_results_bucket"
+    elif case == "another account's bucket tagged as ours":
+        # Made first by another account (bucket names are global) and tagged to look like the project's.
+        theirs = other_account(aws)
+        theirs.create_bucket(Bucket=BUCKET)
+        theirs.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}]})
+        message = (f"bucket {BUCKET} exists but is not account 123456789012's (HeadBucket with ExpectedBucketOwner was refused: "
+                   "bucket names are global, and another account may have made it first, whatever its tags say): give another "
+                   "aws_gpu_instance_results_bucket")
     else:
         aws.client("iam").create_role(
             RoleName="mocha-cloud-x1", Path="/mocha-cloud/mocha-cloud/", AssumeRolePolicyDocument=json.dumps(aws_results.trust_policy()),
@@ -211,9 +247,9 @@ def test_refused_before_anything_is_made_when_the_names_are_taken(aws, case):
 def discover(aws, **params):
     """aws_gpu_runs_info's discovery against moto, in this process (the clients wrapped as AnsibleAWSModule wraps them)."""
     retry = AWSRetry.jittered_backoff(retries=2, delay=0.01)
-    module = types.SimpleNamespace(params={"project": "mocha-cloud", "run_id": None, "bucket": BUCKET, "include_terminated": True} | params,
-                                   region="us-east-1")
-    clients = [RetryingBotoClientWrapper(aws.client(s), retry) for s in ("ec2", "s3", "iam")]
+    module = types.SimpleNamespace(params={"project": "mocha-cloud", "run_id": None, "bucket": BUCKET, "bucket_owner": None,
+                                           "legs": False, "include_terminated": True} | params, region="us-east-1")
+    clients = [RetryingBotoClientWrapper(aws.client(s), retry) for s in ("ec2", "s3", "iam", "sts")]
     return aws_gpu_runs_info.discover(module, *clients)
 
 
@@ -323,3 +359,15 @@ def test_inventory_publishes_a_results_location_only_in_its_strict_form(aws):
            "<project>/<run id>/ of its own tags ('mocha-cloud/b1/')" in w, w
     assert f"EC2 instance {dotted} left out of gpu_hosts: its tag mocha-cloud:results-bucket 'attacker.example.com' is not a bucket name" in w
     assert f"EC2 instance {half} left out of gpu_hosts: its tag mocha-cloud:results-bucket '' is not a bucket name" in w
+
+
+def test_runs_info_reads_nothing_of_another_accounts_bucket(aws):
+    theirs = other_account(aws)
+    theirs.create_bucket(Bucket=BUCKET)
+    theirs.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "mocha-cloud:project", "Value": "mocha-cloud"}]})
+    theirs.put_object(Bucket=BUCKET, Key="mocha-cloud/r1/state.json", Body=b'{"state": "interrupted", "iteration": 5}')
+    found = discover(aws)
+    assert found["bucket"]["exists"] and not found["bucket"]["accessible"] and not found["bucket"]["ours"]
+    assert found["bucket"]["owner"] == "123456789012" and found["runs"] == []
+    assert found["refused"] == [f"bucket {BUCKET} is not account 123456789012's (HeadBucket with ExpectedBucketOwner=123456789012 "
+                                "was refused), or not readable: not read"]

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 
-from conftest import run_role_tasks
+from conftest import REPO, run_role_tasks
 
 SIG = b"\x89HDF\r\n\x1a\n"
 
@@ -72,3 +72,50 @@ def test_ship_then_restore_elsewhere_then_refuse_corrupt(tmp_path):
     assert rc != 0
     assert f"Snapshot {snap} is corrupt: sha256" in flat and "Delete" in flat, flat[-3000:]
     assert not run_c.exists()
+
+
+def test_a_run_id_written_by_the_host_is_checked_before_it_names_a_path(tmp_path):
+    """On-prem with cifar10_run_id empty the run id comes from the host's run directory: one that is not a name
+    ('../outside') stops the role in its preflight, before the controller writes or deletes anything with it."""
+    run = tmp_path / "work" / "run"
+    (run / "snapshots").mkdir(parents=True)
+    jld(run / "snapshots" / "snapshot-000100.jld", 100)
+    jld(run / "snapshots" / "snapshot-000200.jld", 200)
+    (run / "run_id").write_text("../outside\n")
+    (run / "training.log").write_text("log\n")
+    outside = tmp_path / "outside"
+    rc, flat = play(tmp_path, ["preflight", "configure", "state"], {
+        "cifar10_dir": str(tmp_path / "work"), "cifar10_run_dir": str(run), "cifar10_julia": str(REPO / "tests/fakes/julia/julia"),
+        "cifar10_state_keeper": False, "__cifar10_seen": {"status": {"running": False}}, "cifar10_environment": {}})
+    assert rc != 0
+    assert (f"the run id in {run}/run_id on localhost must be 1-63 letters, digits, '.', '_' or '-' starting with a letter "
+            "or digit, got '../outside'") in flat and "Nothing was changed" in flat, flat[-3000:]
+    assert not outside.exists() and not (tmp_path / "artifacts").exists()
+    assert not (run / "cifar10.jl").exists()  # stopped in the preflight: configure never ran
+
+
+def test_a_state_trained_with_other_settings_is_not_resumed(tmp_path):
+    """A run id used again for another experiment (two sweeps whose run ids met, a run started over with another
+    learning rate) finds a kept state trained with other settings: refused, naming both, before the run directory is
+    touched."""
+    run_a = tmp_path / "host-a"
+    (run_a / "snapshots").mkdir(parents=True)
+    jld(run_a / "snapshots" / "snapshot-000200.jld", 200)
+    (run_a / "training.log").write_text("log of A\n")
+    rc, flat = play(tmp_path, ["state"], {"cifar10_run_dir": str(run_a), "__cifar10_run_id": "a-b-c",
+                                          "__cifar10_seen": {"status": {"running": False}}, "cifar10_lr_stages": [[300, 0.01]]})
+    assert rc == 0, flat[-3000:]
+    state = tmp_path / "artifacts" / "a-b-c" / "state"
+    assert json.loads((state / "state.json").read_text())["settings"] == {
+        "lr_stages": [[300, 0.01]], "momentum": 0.9, "weight_decay": 0.004, "batch_size": 100}
+
+    run_b = tmp_path / "host-b"
+    restore = {"cifar10_run_dir": str(run_b), "cifar10_run_id": "a-b-c", "__cifar10_host": {"run_id": ""},
+               "__cifar10_start": True, "cifar10_restore_state": True, "cifar10_lr_stages": [[300, 0.001]]}
+    rc, flat = play(tmp_path, ["state_check", "state_restore"], restore)
+    assert rc != 0
+    assert (f"The state in {state} was trained with other settings (lr_stages [[300, 0.01]], momentum 0.9, weight_decay "
+            "0.004, batch_size 100) than this run (lr_stages [[300, 0.001]], momentum 0.9") in flat, flat[-3000:]
+    assert "Give this run its own run id" in flat and not run_b.exists()
+    # The same settings resume from it (test_ship_then_restore_elsewhere_then_refuse_corrupt; spellings of the same
+    # settings compare equal: tests/unit/plugins/module_utils/test_snapshot_state.py).

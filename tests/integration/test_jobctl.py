@@ -7,6 +7,8 @@ pure helpers are tested in tests/unit/plugins/module_utils/test_job.py.
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -132,3 +134,89 @@ def test_module_reads_a_training_log(tmp_path, jobs):
     assert res["progress"]["iteration"] == 400 and res["progress"]["latest_snapshot"] == "snapshot-001000.jld"
     assert res["line"].startswith("[run r1 finished] iteration 400/1000 (40.0%), objective 1.9000, test accuracy 40.00% (at 400)")
     assert "20.00 it/s" in res["line"] and "instance expires in" in res["line"]
+
+
+# --- job output that is not UTF-8 -----------------------------------------------------------------------------------
+POLL = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - mocha.cloud.job_status:
+        ctl: "{{ item }}"
+      loop: "{{ ctls }}"
+      register: polled
+    - ansible.builtin.copy:
+        content: "{{ polled.results | map(attribute='status') | list | to_json }}"
+        dest: "{{ out }}"
+        mode: "0644"
+"""
+
+
+def poll_through_ansible(tmp_path, *ctl_paths):
+    """The module job_status as a play runs it, once per jobctl: its result goes through the controller's strict UTF-8
+    check. The statuses, in order."""
+    (tmp_path / "poll.yml").write_text(POLL)
+    out = tmp_path / "polled.json"
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
+                          str(tmp_path / "poll.yml"), "-e", json.dumps({"ctls": [str(p) for p in ctl_paths], "out": str(out),
+                                                                        "ansible_python_interpreter": sys.executable})],
+                         capture_output=True, text=True, cwd=REPO, check=False,
+                         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), MOCHA_CLOUD_SETTINGS="none"))
+    assert run.returncode == 0, " ".join(run.stdout.split())[-2000:]
+    return json.loads(out.read_text())
+
+
+def keeper_and_probe_status(ctl_path):
+    """What the state keeper and the cifar10 role's probe read of the same status (each on the host)."""
+    sys.path[:0] = [str(REPO / "roles/cifar10/files"), str(REPO / "plugins/module_utils")]
+    try:
+        import state_keeper
+    finally:
+        del sys.path[:2]
+    probe = subprocess.run([sys.executable, str(REPO / "roles/cifar10/files/probe.py"), "/no/julia", str(ctl_path.parent),
+                            str(ctl_path), "/no/extracted"], capture_output=True, text=True, check=True)
+    return state_keeper.job_status(str(ctl_path)), json.loads(probe.stdout)["job"]
+
+
+def copy_job(rendered, directory, argv):
+    """A copy of a rendered jobctl for another directory and command (the script names its directory, its log and its
+    argv; nothing else differs between two jobs), without rendering it again."""
+    directory.mkdir()
+    text = rendered.read_text().replace(str(rendered.parent), str(directory))
+    text = re.sub(r"(?m)^COMMAND=\(.*\)$", lambda _m: "COMMAND=(" + " ".join(shlex.quote(a) for a in argv) + " )", text)
+    (directory / "jobctl").write_text(text)
+    (directory / "jobctl").chmod(0o755)
+    return directory / "jobctl"
+
+
+def test_job_output_that_is_not_utf8_or_longer_than_300_characters(tmp_path, jobs):
+    """A Latin-1 byte in the log's last line, and a line of 2-byte characters whose byte 300 falls inside one: the
+    status is valid UTF-8, cut on characters, and the module (through the controller), the keeper and the probe read
+    it. A status line that is not UTF-8 (a jobctl of an older release): they replace the bytes, never fail or read
+    nothing."""
+    write = "import sys, time; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]) + bytes([10])); sys.stdout.flush(); time.sleep(60)"
+    lines = [b"TRAIN caf\xe9 iter=1", ("x" * 299 + "\u00e9" * 5).encode()]
+    latin, wide = (copy_job(jobs["killed"], tmp_path / name, [sys.executable, "-c", write, line.hex()])
+                   for name, line in zip(("latin", "wide"), lines, strict=True))
+    old = tmp_path / "old" / "jobctl"
+    old.parent.mkdir()
+    old.write_bytes(b'#!/bin/sh\nprintf \'{"job": "old", "running": true, "state": "running since x", "last_line": "caf\\351 \\303"}\\n\'\n')
+    old.chmod(0o755)
+    try:
+        for path in (latin, wide):
+            assert ctl(path, "start").returncode == 0
+        for _ in range(100):
+            if all("jobctl" not in status(p)["last_line"] for p in (latin, wide)):
+                break
+            time.sleep(0.1)
+        expected = ["TRAIN caf iter=1", "x" * 299 + "\u00e9", "caf\ufffd \ufffd"]
+        assert [p["last_line"] for p in poll_through_ansible(tmp_path, latin, wide, old)] == expected
+        for path, line in zip((latin, wide, old), expected, strict=True):
+            if path is not old:
+                raw = subprocess.run([str(path), "status"], capture_output=True, check=True).stdout
+                assert json.loads(raw.decode("utf-8"))["last_line"] == line  # strict UTF-8, 300 characters at most
+            kept, probed = keeper_and_probe_status(path)
+            assert kept["running"] and kept["last_line"] == line and probed["last_line"] == line
+    finally:
+        for path in (latin, wide):
+            ctl(path, "stop")

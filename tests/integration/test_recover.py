@@ -9,8 +9,9 @@ spot interruption; a marker saying running with no live instance is the same ver
 
 import json
 import re
+import subprocess
 
-from moto_server import run_playbook
+from moto_server import REPO, run_playbook
 from test_aws_provision import base_vars, live
 
 BUCKET = "mocha-cloud-results-123456789012-us-east-1"
@@ -128,25 +129,64 @@ def test_the_watch_refuses_a_leg_that_could_pass_the_budget(aws):
     assert out.returncode != 0 and "2.5 h of the 2 h budget spent over 2 leg(s)" in flat(out)
 
 
-def test_the_watch_launches_a_leg_with_the_same_settings_and_stops_at_max_legs(aws):
-    plant(aws, "cut1", state="interrupted", iteration=400)
-    artifacts = aws.tmp / "artifacts"
-    # cifar10_max_iter 0 makes the leg's own preflight refuse at once (after its recover chose cut1): the leg ran, with
-    # this run's -e arguments, and failed without creating anything.
-    out = recover(
-        aws,
-        recover_watch=True,
-        aws_gpu_instance_market="spot",
-        recover_max_legs=1,
-        cifar10_max_iter=0,
-        cifar10_artifacts_dir=str(artifacts),
-        recover_poll_seconds=1,
-    )
+def test_the_watch_counts_legs_whose_times_cannot_be_read_from_launch_to_now(aws):
+    """Times legs.json cannot parse, or that run backwards, once counted 0 h: a host could make the watch think nothing
+    was spent. Each counts from its start to now, at most the instance's life (aws_gpu_instance_max_hours, 2 here)."""
+    legs = [leg(1, "2026-01-01T00:00:00Z", "not a time"), leg(2, "2026-01-01T02:00:00Z", "2026-01-01T01:00:00Z")]
+    plant(aws, "cut1", state="interrupted", iteration=400, legs=legs)
+    out = recover(aws, recover_watch=True, aws_gpu_instance_market="spot", aws_gpu_instance_run_id="cut1", recover_budget_hours=4.5)
     text = flat(out)
     assert out.returncode != 0, out.stdout[-4000:]
-    assert "launching leg 1" in text and "Leg 1 of run cut1 ended with status 2" in text
+    assert ("4 h of the 4.5 h budget spent over 2 leg(s) (2 of them counted from launch to now: legs.json does not say when "
+            "they started and ended)") in text and "no leg launched" in text, text[-3000:]
+    assert not live(aws)["instances"]
+
+
+def test_runs_info_reads_legs_json_within_its_limit(aws):
+    from test_aws_run_results import discover
+
+    plant(aws, "cut1", state="interrupted", iteration=400, legs=[leg(1, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")])
+    (run,) = discover(aws, run_id="cut1", legs=True)["runs"]
+    assert json.loads(run["legs"])["legs"][0]["leg"] == 1 and run["legs_error"] == ""
+    big = json.dumps({"legs": [leg(1, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")]}).encode() + b" " * (2 << 20)
+    aws.client("s3").put_object(Bucket=BUCKET, Key="mocha-cloud/cut1/state/legs.json", Body=big)
+    (run,) = discover(aws, run_id="cut1", legs=True)["runs"]
+    assert run["legs"] == "" and run["legs_error"] == (f"s3://{BUCKET}/mocha-cloud/cut1/state/legs.json is larger than 1048576 "
+                                                       f"bytes ({len(big)})")
+
+
+def vaulted(text, password):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    return VaultLib([("default", VaultSecret(password.encode()))]).encrypt(text.encode()).decode()
+
+
+def test_the_watch_launches_a_leg_with_the_same_settings_and_stops_at_max_legs(aws):
+    """The leg gets the parent's -e arguments and vault options: an inline value (here a stand-in secret) only in a
+    0600 file removed after the leg, never on the leg's command line or in the parent's -v output; a vaulted @file
+    decrypted by the leg with the parent's --vault-password-file."""
+    plant(aws, "cut1", state="interrupted", iteration=400)
+    artifacts = aws.tmp / "artifacts"
+    password = aws.tmp / "vault-password"
+    password.write_text("open sesame\n")
+    # cifar10_max_iter 0 makes the leg's own preflight refuse at once (after its recover chose cut1): the leg ran, with
+    # this run's -e arguments, and failed without creating anything. It comes from a vaulted file: the leg decrypted it.
+    secret_file = aws.tmp / "secret.yml"
+    secret_file.write_text(vaulted("cifar10_max_iter: 0\n", "open sesame"))
+    settings = base_vars(aws.tmp, recover=True, recover_watch=True, aws_gpu_instance_market="spot", recover_max_legs=1,
+                         cifar10_artifacts_dir=str(artifacts), recover_poll_seconds=1, mocha_cloud_test_token="tok-8d2f31c7")
+    out = subprocess.run(
+        ["ansible-playbook", "-v", "-i", "localhost,", str(REPO / "playbooks/recover.yml"), "-e", json.dumps(settings),
+         "-e", f"@{secret_file}", "--vault-password-file", str(password)],
+        cwd=REPO, env=aws.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+    text = flat(out)
+    assert out.returncode != 0, out.stdout[-4000:]
+    assert "launching leg 1" in text and "Leg 1 of run cut1 ended with status 2" in text, text[-4000:]
     assert "has had 1 leg(s), the most recover_max_legs (1) allows: no leg launched" in text
-    (log,) = (artifacts / "cut1" / "recover").glob("leg-1-*.log")
+    assert "tok-8d2f31c7" not in out.stdout  # the parent's -v output shows no inline value
+    recover_dir = artifacts / "cut1" / "recover"
+    (log,) = recover_dir.glob("leg-1-*.log")
     leg_text = " ".join(log.read_text().split())
     assert "Recovering run cut1 is interrupted" in leg_text and "cifar10_max_iter must be 1 or more, got 0" in leg_text
+    assert not list(recover_dir.glob("leg-1-vars-*")), sorted(p.name for p in recover_dir.iterdir())  # removed after the leg
     assert not live(aws)["instances"]

@@ -503,6 +503,74 @@ def test_restore_without_a_usable_marker(world, shipped, marker, code, said):
     assert not run.exists()
 
 
+def s3_reads(world):
+    """[(GET|HEAD, key under PREFIX, status)] in the order moto received them, since this test began."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", world.aws.log.read_bytes()[world.log_from :].decode(errors="replace"))
+    found = re.finditer(r'"(GET|HEAD) /' + re.escape(BUCKET) + r"/([^?\s]+)[^\"]* HTTP/1\.1\" (\d+)", text)
+    return [(m.group(1), m.group(2)[len(PREFIX) :], int(m.group(3))) for m in found if m.group(2).startswith(PREFIX)]
+
+
+def marker_of(shipped, **changes):
+    return dict(json.loads(shipped[0]["state.json"]), **changes)
+
+
+# What an instance may put under its own prefix, each read within limits and refused before the run directory is
+# touched (and before a body larger than what the marker promises is downloaded).
+HOSTILE = {
+    "a marker of 2 MB": (lambda shipped: json.dumps(marker_of(shipped)).encode() + b" " * (2 << 20),
+                         "state.json is larger than 65536 bytes"),
+    "a marker without a run id": (lambda shipped: json.dumps({k: v for k, v in marker_of(shipped).items() if k != "run_id"}).encode(),
+                                  "state.json is the state of no named run, not 'r1'"),
+    "a snapshot larger than the marker says": (lambda shipped: json.dumps(marker_of(shipped, size=10)).encode(),
+                                               "state/snapshot-000030.jld is larger than 10 bytes"),
+    "a marker without a size": (lambda shipped: json.dumps({k: v for k, v in marker_of(shipped).items() if k != "size"}).encode(),
+                                "state.json gives no size for snapshot-000030.jld"),
+    "a name with a trailing newline": (lambda shipped: json.dumps(marker_of(shipped, snapshot="snapshot-000030.jld\n")).encode(),
+                                       "state.json names 'snapshot-000030.jld\\n', not a snapshot-NNNNNN.jld"),
+    "a name in Arabic-Indic digits": (lambda shipped: json.dumps(marker_of(shipped, snapshot="snapshot-\u0663\u0663.jld")).encode(),
+                                      "state.json names 'snapshot-\u0663\u0663.jld', not a snapshot-NNNNNN.jld"),
+    "a state trained with other settings": (
+        lambda shipped: json.dumps(marker_of(shipped, settings={"lr_stages": [[300, 0.01]], "momentum": 0.9, "weight_decay": 0.004,
+                                                               "batch_size": 100})).encode(),
+        f"The state in s3://{BUCKET}/{PREFIX} was trained with other settings (lr_stages [[300, 0.01]],"),
+}
+
+
+def test_restore_reads_what_the_instance_wrote_within_limits(world, shipped):
+    settings = '{"lr_stages": [[300, 0.001]], "momentum": 0.9, "weight_decay": 0.004, "batch_size": 100}'
+    run = world.tmp / "host-b"
+    for case, (make, said) in HOSTILE.items():
+        put_back(world, shipped)
+        marker = make(shipped)
+        world.put("state.json", marker)
+        if "Arabic" in case:  # the object it names is there, and a good snapshot
+            world.put("state/" + json.loads(marker)["snapshot"], shipped[0]["state/snapshot-000030.jld"])
+        world.log_from = world.aws.log.stat().st_size
+        out = subprocess.run(world.argv("restore", run, "--settings", settings), capture_output=True, text=True,
+                             env=world.env, timeout=60, check=False)
+        assert out.returncode == 1, (case, out.stdout, out.stderr)
+        assert said in " ".join(out.stderr.split()), (case, out.stderr)
+        assert "Traceback" not in out.stderr and not run.exists(), case
+        reads = s3_reads(world)
+        assert not any(verb == "GET" and key.startswith("state/snapshot-") for verb, key, _ in reads), (case, reads)  # never downloaded
+        if "2 MB" in case:
+            assert [r for r in reads if r[1] == "state.json"] == [("HEAD", "state.json", 200)]  # refused by its size, unread
+
+
+def test_the_keeper_reads_and_writes_only_a_bucket_of_its_account(world, shipped):
+    """--expected-bucket-owner goes with every S3 call: the results bucket of another account answers 403 and nothing of
+    it is read (the role passes the instance's own account; here the bucket is 123456789012's)."""
+    put_back(world, shipped)
+    run = world.tmp / "host-b"
+    out = subprocess.run(world.argv("restore", run, "--expected-bucket-owner", "111122223333"), capture_output=True, text=True,
+                         env=world.env, timeout=60, check=False)
+    assert out.returncode == 1 and f"Could not read the run's state in s3://{BUCKET}/{PREFIX} (ClientError" in out.stderr, out.stderr
+    assert "403" in out.stderr and not run.exists()
+    out = subprocess.run(world.argv("restore", run, "--expected-bucket-owner", "123456789012"), capture_output=True, text=True,
+                         env=world.env, timeout=60, check=False)
+    assert out.returncode == 0 and json.loads(out.stdout)["restored"], out.stderr
+
+
 def test_restore_says_what_to_check_when_the_store_cannot_be_read(world):
     world.s3.delete_bucket(Bucket=BUCKET)
     run = world.tmp / "host-b"

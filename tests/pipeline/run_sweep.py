@@ -18,7 +18,7 @@ Checks: site.yml ends failed, naming the broken variant and why, after the other
 queued one after the failure on the same host); artifacts/<sweep>/comparison.md has the rows high, low, broken
 (FAILED with the reason) with settings, accuracies, seconds per 200 iterations and cost; comparison.json holds three
 curves and comparison.png is a PNG whose figure has those three labelled curves; each variant's results sit in
-artifacts/<sweep>/<variant>/ with its run id <sweep>-<variant>; each host's run directories are its own variants'.
+artifacts/<sweep>/<variant>/ with its run id <sweep>--<variant>; each host's run directories are its own variants'.
 A second run trains nothing that finished (the host with only finished variants changes nothing) and gives the
 same assignment. Teardown leaves nothing in moto. It prints the sweep's wall time and the variants' training
 times, against running them one after another (--hosts 1 runs the same sweep on one instance, for comparison).
@@ -117,7 +117,7 @@ def check_comparison(work, max_iter, fail_at, hosts=2):
     for name in ("high", "low"):
         d = sweep_dir / name
         metrics = json.loads((d / "metrics.json").read_text())
-        rp.check(metrics["run_id"] == f"{SWEEP}-{name}" and metrics["iterations"] == max_iter and metrics["completed"],
+        rp.check(metrics["run_id"] == f"{SWEEP}--{name}" and metrics["iterations"] == max_iter and metrics["completed"],
                  f"{name}: an ordinary run with run id {metrics['run_id']}, {metrics['iterations']} iterations")
         for f in ("report.md", "learning_curve.png", "training.log"):
             rp.check((d / f).is_file(), f"{name}/{f} home")
@@ -136,7 +136,7 @@ def check_hosts(containers, env):
     rp.check(got == want, f"run directories on the hosts: {got}")
     ids = rp.sh(["podman", "exec", containers[0], "cat", f"/var/lib/mocha-cifar10/sweeps/{SWEEP}/high/run_id"], env=env,
                 capture_output=True).stdout.strip()
-    rp.check(ids == f"{SWEEP}-high", f"the run id on the host is <sweep>-<variant>: {ids}")
+    rp.check(ids == f"{SWEEP}--high", f"the run id on the host is <sweep>--<variant>: {ids}")
 
 
 def main():

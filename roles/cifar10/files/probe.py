@@ -20,12 +20,14 @@ try:
 except OSError:
     pass
 snapshots = os.path.join(run_dir, "snapshots")
+# snapshot-<ASCII digits>.jld, the whole name (the collection's snapshot_state.SNAPSHOT_NAME).
 names = [n for n in (os.listdir(snapshots) if os.path.isdir(snapshots) else [])
-         if n.startswith("snapshot-") and n.endswith(".jld") and n[9:-4].isdigit()]
+         if n.startswith("snapshot-") and n.endswith(".jld") and n[9:-4].isascii() and n[9:-4].isdigit()]
 if names:
     out["latest_snapshot"] = max(names, key=lambda n: int(n[9:-4]))
 if os.access(ctl, os.X_OK):
-    answer = subprocess.run([ctl, "status"], capture_output=True, text=True, check=False).stdout.strip().splitlines()
+    # errors="replace": the status carries the job log's last line, which may hold bytes that are not UTF-8.
+    answer = subprocess.run([ctl, "status"], capture_output=True, text=True, errors="replace", check=False).stdout.strip().splitlines()
     if answer:
         out["job"] = json.loads(answer[-1])
 print(json.dumps(out))

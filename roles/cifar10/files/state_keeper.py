@@ -9,9 +9,12 @@ training (jobctl), started with it.
     state_keeper.py watch   --run-dir DIR --ctl JOBCTL --run-id ID [store] [leg] [--watch-spot] [--interval S]
     state_keeper.py once    the same arguments: one round, then exit (tests; a last ship)
     state_keeper.py restore --run-dir DIR --run-id ID store: the newest shipped state into DIR, checked first
+    (--settings JSON, both verbs: the training settings, recorded in the marker; restore refuses a state trained with
+    others)
 
-store: --bucket B --prefix P --region R [--endpoint-url URL]; without --bucket nothing leaves the host (the
-controller fetches the state after each wait) and only legs.json is kept.
+store: --bucket B --prefix P --region R [--expected-bucket-owner ACCOUNT] [--endpoint-url URL]; without --bucket nothing
+leaves the host (the controller fetches the state after each wait) and only legs.json is kept. With ACCOUNT every S3
+call passes it as ExpectedBucketOwner: a bucket of that name in another account answers 403, never receives the state.
 leg: --host H --instance-id I --instance-type T --market M --hourly-usd X --on-demand-hourly-usd Y [--leg-started-at T]
 (T: when the instance was launched, ISO 8601; a new leg's hours count from there, as the bill does).
 
@@ -22,7 +25,7 @@ Each round of watch:
    s3://B/P state/<name> when it is not there yet;
 3. training.log and legs.json uploaded when they changed;
 4. the marker P state.json after them, so a reader never finds a marker naming a snapshot that is not there:
-   {state, iteration, updated_at, run_id, snapshot, sha256, size, host, instance_id, time};
+   {state, iteration, updated_at, run_id, snapshot, sha256, size, host, instance_id, time, settings};
 5. then the older snapshots under state/ are removed (the marker no longer names them);
 6. with --watch-spot, the instance metadata (IMDSv2: a session token from PUT /latest/api/token, then
    GET /latest/meta-data/spot/instance-action, never through a proxy; --imds defaults to
@@ -93,7 +96,8 @@ def write_atomic(path, data):
 def job_status(ctl):
     """The training's jobctl status, or {} when jobctl cannot say."""
     try:
-        out = subprocess.run([ctl, "status"], capture_output=True, text=True, timeout=60, check=False).stdout
+        # errors="replace": the status carries the training log's last line, which may hold bytes that are not UTF-8.
+        out = subprocess.run([ctl, "status"], capture_output=True, text=True, errors="replace", timeout=60, check=False).stdout
         return json.loads(out.strip().splitlines()[-1])
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
         return {}
@@ -245,12 +249,25 @@ def open_leg(path, args, start_iteration, started_at=None):
 # ------------------------------------------------------------------------------------------------
 # S3 (boto3, default credential chain)
 # ------------------------------------------------------------------------------------------------
+class TooLarge(Exception):
+    """A stored object larger than a reader takes, or not of the size state.json gives."""
+
+    def __init__(self, name, length, limit, size=None):
+        self.name = name
+        what = f"{length} bytes, state.json says {size}" if size is not None and length <= limit else f"larger than {limit} bytes ({length})"
+        super().__init__(f"{name} is {what}")
+
+
 class Store:
     def __init__(self, args):
         import boto3  # on the host only when a bucket is used (the role installs it)
         from botocore.config import Config
 
         self.bucket, self.prefix = args.bucket, args.prefix
+        # Every call on the bucket: S3 refuses (403) when the bucket is not this account's.
+        self.on = {"Bucket": args.bucket}
+        if args.expected_bucket_owner:
+            self.on["ExpectedBucketOwner"] = args.expected_bucket_owner
         self.s3 = boto3.client(
             "s3",
             region_name=args.region,
@@ -263,7 +280,7 @@ class Store:
         return self.prefix + name
 
     def put(self, name, data, **meta):
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, Metadata={k: str(v) for k, v in meta.items()})
+        self.s3.put_object(**self.on, Key=self.key(name), Body=data, Metadata={k: str(v) for k, v in meta.items()})
 
     def put_file(self, name, path, **meta):
         """Upload the file at PATH as NAME unless this keeper already sent the same bytes; (sha256, size) of them."""
@@ -275,19 +292,33 @@ class Store:
             self.sent[name] = digest
         return digest, len(data)
 
-    def get(self, name):
+    def get(self, name, limit, size=None):
+        """The object NAME (None when there is none), refused before its body is read when it is larger than LIMIT
+        bytes or, with SIZE, of another size (TooLarge); never more than that is read, whatever the store sends."""
         from botocore.exceptions import ClientError
 
+        missing = ("NoSuchKey", "404", "NotFound")
         try:
-            return self.s3.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
+            length = self.s3.head_object(**self.on, Key=self.key(name))["ContentLength"]
+            if length > limit or (size is not None and length != size):
+                raise TooLarge(name, length, limit, size)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") not in missing:
+                raise
+            # HEAD says only 404, for a missing bucket too: the GET says which (NoSuchKey, or an error raised).
+        try:
+            data = self.s3.get_object(**self.on, Key=self.key(name))["Body"].read(limit + 1)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in missing:
                 return None
             raise
+        if len(data) > limit or (size is not None and len(data) != size):
+            raise TooLarge(name, len(data), limit, size)  # replaced between the two calls
+        return data
 
     def state_snapshots(self):
         found = []
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(STATE_DIR))
+        pages = self.s3.get_paginator("list_objects_v2").paginate(**self.on, Prefix=self.key(STATE_DIR))
         for page in pages:
             for item in page.get("Contents", []):
                 name = item["Key"][len(self.key(STATE_DIR)) :]
@@ -296,7 +327,7 @@ class Store:
         return found
 
     def delete(self, name):
-        self.s3.delete_object(Bucket=self.bucket, Key=self.key(name))
+        self.s3.delete_object(**self.on, Key=self.key(name))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -373,6 +404,8 @@ class Keeper:
             "host": self.args.host,
             "instance_id": self.args.instance_id,
         }
+        if self.args.settings:
+            marker["settings"] = self.args.settings
         marker.update({k: shipped[k] for k in ("sha256", "size", "time") if k in shipped})
         if marker != self.marker:
             self.store.put(MARKER, (json.dumps(dict(marker, updated_at=now_iso()), indent=2) + "\n").encode())
@@ -437,47 +470,63 @@ def refuse(message):
 def restore(args):
     """The newest shipped state into the run directory: marker, then the snapshot it names (sha256 and HDF5 signature
     checked before anything is written), the training log and legs.json. Exit 0 restored, 3 nothing to restore, 1 a
-    refused state (the message says why; the run directory is left as it was)."""
+    refused state (the message says why; the run directory is left as it was).
+
+    What the store holds was written from an instance, so it is read within limits: state.json at most
+    MARKER_MAX_BYTES, naming this run, a snapshot-<digits>.jld and its size, which the stored snapshot must have before
+    it is downloaded; the log and legs.json within their limits too."""
     store = Store(args)
+    here = f"s3://{args.bucket}/{args.prefix}"
     fix = (
-        f"Delete s3://{args.bucket}/{args.prefix} to start the run over (teardown with -e teardown_delete_results=true), "
+        f"Delete {here} to start the run over (teardown with -e teardown_delete_results=true), "
         "or put a good snapshot there with its sha256 in state.json."
     )
-    for _attempt in range(3):
-        raw = store.get(MARKER)
-        if raw is None:
-            print(json.dumps({"restored": False, "reason": f"no {MARKER} under s3://{args.bucket}/{args.prefix}"}))
-            return 3
-        try:
-            marker = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            marker = None
-        if not isinstance(marker, dict):
-            return refuse(f"s3://{args.bucket}/{args.prefix}{MARKER} is not a JSON object (damaged). {fix}")
-        if marker.get("run_id") not in (None, "", args.run_id):
-            return refuse(
-                f"s3://{args.bucket}/{args.prefix}{MARKER} is the state of run {marker.get('run_id')!r}, not {args.run_id!r}: "
-                "the prefix names another run. Give this run's own prefix (<project>/<run id>/)."
-            )
-        name = marker.get("snapshot")
-        if not name:
-            print(json.dumps({"restored": False, "reason": "the shipped state names no snapshot yet"}))
-            return 3
-        where = f"s3://{args.bucket}/{args.prefix}{STATE_DIR}{name}"
-        if not snapshot_state.SNAPSHOT_NAME.match(str(name)):
-            return refuse(f"state.json names {name!r}, not a snapshot-NNNNNN.jld. {fix}")
-        data = store.get(STATE_DIR + name)
-        # A keeper still shipping may have named a newer snapshot and removed this one between the two reads.
-        if data is not None or store.get(MARKER) == raw:
-            break
-    if data is None:
-        return refuse(f"Snapshot {where} named in state.json is missing. {fix}")
-    # Checked before anything is written: a refused state leaves the run directory as it was (no directory, no file).
-    problem = snapshot_state.corruption(where, sha256_bytes(data), marker.get("sha256"),
-                                        lambda: snapshot_state.hdf5_signature_offset_in(data), fix)
-    if problem:
-        return refuse(problem)
-    extras = {extra: store.get(STATE_DIR + extra) for extra in ("training.log", "legs.json")}
+    try:
+        for _attempt in range(3):
+            raw = store.get(MARKER, snapshot_state.MARKER_MAX_BYTES)
+            if raw is None:
+                print(json.dumps({"restored": False, "reason": f"no {MARKER} under {here}"}))
+                return 3
+            try:
+                marker = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                marker = None
+            if not isinstance(marker, dict):
+                return refuse(f"{here}{MARKER} is not a JSON object (damaged). {fix}")
+            if marker.get("run_id") != args.run_id:
+                whose = f"the state of run {marker.get('run_id')!r}" if marker.get("run_id") else "the state of no named run"
+                return refuse(
+                    f"{here}{MARKER} is {whose}, not {args.run_id!r}: a marker names the run it keeps. Give this run's own "
+                    "prefix (<project>/<run id>/). " + fix
+                )
+            name = marker.get("snapshot")
+            if not name:
+                print(json.dumps({"restored": False, "reason": "the shipped state names no snapshot yet"}))
+                return 3
+            where = f"{here}{STATE_DIR}{name}"
+            if not isinstance(name, str) or not snapshot_state.SNAPSHOT_NAME.match(name):
+                return refuse(f"state.json names {name!r}, not a snapshot-NNNNNN.jld. {fix}")
+            size = marker.get("size")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                return refuse(f"state.json gives no size for {name} (got {size!r}). {fix}")
+            problem = snapshot_state.settings_problem(here, marker.get("settings"), args.settings, fix) if args.settings else None
+            if problem:
+                return refuse(problem)
+            data = store.get(STATE_DIR + name, size, size=size)
+            # A keeper still shipping may have named a newer snapshot and removed this one between the two reads.
+            if data is not None or store.get(MARKER, snapshot_state.MARKER_MAX_BYTES) == raw:
+                break
+        if data is None:
+            return refuse(f"Snapshot {where} named in state.json is missing. {fix}")
+        # Checked before anything is written: a refused state leaves the run directory as it was (no directory, no file).
+        problem = snapshot_state.corruption(where, sha256_bytes(data), marker.get("sha256"),
+                                            lambda: snapshot_state.hdf5_signature_offset_in(data), fix)
+        if problem:
+            return refuse(problem)
+        extras = {"training.log": store.get(STATE_DIR + "training.log", snapshot_state.LOG_MAX_BYTES),
+                  "legs.json": store.get(STATE_DIR + "legs.json", snapshot_state.LEGS_MAX_BYTES)}
+    except TooLarge as exc:
+        return refuse(f"{here}{exc}: not what the keeper ships; nothing of it was read. {fix}")
     os.makedirs(os.path.join(args.run_dir, "snapshots"), exist_ok=True)
     write_atomic(os.path.join(args.run_dir, "snapshots", name), data)
     for extra, body in extras.items():
@@ -501,6 +550,7 @@ def parse(argv):
     ap.add_argument("--prefix", default="")
     ap.add_argument("--region", default="")
     ap.add_argument("--endpoint-url", default="")
+    ap.add_argument("--expected-bucket-owner", default="", help="the account (12 digits) the bucket must belong to")
     ap.add_argument("--imds", default=os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_DEFAULT)
     ap.add_argument("--watch-spot", action="store_true")
     ap.add_argument("--interval", type=float, default=30.0)
@@ -511,13 +561,24 @@ def parse(argv):
     ap.add_argument("--hourly-usd", default="")
     ap.add_argument("--on-demand-hourly-usd", default="")
     ap.add_argument("--leg-started-at", default="", help="when the instance was launched (ISO 8601): a new leg counts from there")
+    ap.add_argument("--settings", default="", help="the training settings (JSON): recorded in state.json; restore refuses a state "
+                    "trained with others")
     args = ap.parse_args(argv)
     if args.bucket and not args.prefix.endswith("/"):
         ap.error("--prefix must end with '/' (<project>/<run id>/)")
+    if args.expected_bucket_owner and not re.fullmatch(r"[0-9]{12}", args.expected_bucket_owner):
+        ap.error(f"--expected-bucket-owner must be an account id (12 digits), got {args.expected_bucket_owner!r}")
     if args.verb != "restore" and not args.ctl:
         ap.error(f"{args.verb} needs --ctl (the training's jobctl)")
     if args.verb == "restore" and not args.bucket:
         ap.error("restore needs --bucket, --prefix and --region")
+    if args.settings:
+        try:
+            args.settings = snapshot_state.training_settings(json.loads(args.settings))
+        except ValueError as exc:
+            ap.error(f"--settings: {exc}")
+    else:
+        args.settings = None
     if args.leg_started_at:
         try:
             args.leg_started_at = iso_utc(args.leg_started_at)

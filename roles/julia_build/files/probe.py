@@ -9,7 +9,8 @@ binary, ctl, link, stamp = sys.argv[1:5]
 out = {"binary": os.path.isfile(binary) and os.access(binary, os.X_OK), "job": None, "running": False, "link": "",
        "version_out": "", "stamp": {}}
 if os.access(ctl, os.X_OK):
-    answer = subprocess.run([ctl, "status"], capture_output=True, text=True, check=False).stdout.strip().splitlines()
+    # errors="replace": the status carries the job log's last line, which may hold bytes that are not UTF-8.
+    answer = subprocess.run([ctl, "status"], capture_output=True, text=True, errors="replace", check=False).stdout.strip().splitlines()
     if answer:
         out["job"] = json.loads(answer[-1])
         out["running"] = bool(out["job"].get("running"))

@@ -44,3 +44,50 @@ def test_settings_file_matches_the_roles_specs():
         assert name in role_spec, f"{name} is not a variable of role {role}"
         if "choices" in role_spec[name]:
             assert value in role_spec[name]["choices"], name
+
+
+def documented_policies(doc="docs/aws.md", section="## IAM permissions the operator needs"):
+    """The JSON policy documents of a section of the docs, in order."""
+    import json
+
+    text = (REPO / doc).read_text().split(section, 1)[1].split("\n## ", 1)[0]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+
+
+def allows(statement, action):
+    """Whether an Allow statement's actions (wildcards as IAM reads them, case-insensitive) cover ACTION."""
+    import fnmatch
+
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return statement.get("Effect") == "Allow" and any(fnmatch.fnmatch(action.lower(), a.lower()) for a in actions)
+
+
+# Actions that give a role its powers, or change the boundary that caps them.
+ROLE_POWERS = ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary")
+NEVER = ("iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
+         "iam:CreatePolicy", "iam:DeletePolicyVersion", "iam:PutUserPolicy", "iam:AttachUserPolicy", "iam:CreateUser",
+         "iam:CreateAccessKey", "sts:AssumeRole")
+
+
+def test_the_documented_operator_policy_cannot_make_a_role_beyond_its_boundary():
+    """Whoever holds the operator policy of docs/aws.md may make, empower and pass roles on the project's path: each only
+    with the permissions boundary (iam:PermissionsBoundary), never removing it or editing a policy it could be."""
+    policies = documented_policies()
+    operator = policies[0]
+    for statement in operator["Statement"]:
+        for action in ROLE_POWERS:
+            if allows(statement, action):
+                condition = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PermissionsBoundary", "")
+                assert re.fullmatch(r"arn:aws:iam::ACCOUNT:policy/BOUNDARY", condition), (statement["Sid"], action)
+        for action in NEVER:
+            assert not allows(statement, action), (statement["Sid"], action)
+        if allows(statement, "iam:PassRole"):
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+            assert statement["Resource"] == "arn:aws:iam::ACCOUNT:role/mocha-cloud/PROJECT/*"
+    assert any(allows(s, "iam:CreateRole") for s in operator["Statement"])  # still enough to provision
+    # The boundary itself: objects and listing in the project's buckets of this account, nothing of IAM.
+    boundary = policies[1]
+    actions = {a for s in boundary["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+    assert all(s["Condition"] == {"StringEquals": {"s3:ResourceAccount": "ACCOUNT"}} for s in boundary["Statement"])

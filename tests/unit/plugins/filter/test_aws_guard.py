@@ -11,13 +11,16 @@ GOOD_TAGS = {"mocha-cloud:project": "mocha-cloud", "mocha-cloud:run-id": "exp1",
 
 def test_filters_are_registered_and_wrap_errors():
     filters = guard_filters.FilterModule().filters()
-    assert set(filters) == {"aws_gpu_limits", "ssh_cidr", "ec2_tag_vars"}
+    assert set(filters) == {"aws_gpu_limits", "ssh_cidr", "ec2_tag_vars", "name_problems"}
     assert filters["ssh_cidr"]("::/00") == "::/0"
     with pytest.raises(AnsibleFilterError, match="host bits set"):
         filters["ssh_cidr"]("203.0.113.7/24")
     with pytest.raises(AnsibleFilterError, match="needs a dict"):
         filters["aws_gpu_limits"](["max_hours"])
     assert filters["aws_gpu_limits"]({"max_hours": "inf"}) == ["aws_gpu_instance_max_hours must be a finite number, got 'inf'"]
+    assert filters["name_problems"]({"x_run_id": "", "x_project": "p"}, optional="x_run_id") == []
+    with pytest.raises(AnsibleFilterError, match="needs a dict"):
+        filters["name_problems"](["x"])
 
 
 def test_ec2_tag_vars_filter_warns_once_per_message(monkeypatch):

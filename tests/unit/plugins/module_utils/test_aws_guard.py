@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard, aws_results
 
 # --- SSH source -------------------------------------------------------------------------------------------
 
@@ -258,3 +258,22 @@ def test_planned_hours_must_fit_the_instance_life(planned, life, refused):
 
 def test_no_plan_means_no_plan_check():
     assert aws_guard.limit_problems({"max_hours": 1, "planned_hours": 0}) == []
+
+
+# The one name rule (aws_results.NAME_RE, imported here): what teardown and the cifar10 role check before a name selects
+# AWS resources or becomes a path.
+@pytest.mark.parametrize("value", ["mocha*", "r1*", "r1?", "exp1\n", "../outside", "..", "a/b", "", " r1", "r1 ", "r٣", None, 7,
+                                   "x" * 64])
+def test_name_problems_refuse_what_is_not_a_name(value):
+    (problem,) = aws_guard.name_problems({"aws_gpu_instance_teardown_run_id": value})
+    assert problem.startswith("aws_gpu_instance_teardown_run_id must be 1-63 letters") and repr(value) in problem
+
+
+def test_name_problems_accept_names_and_optional_empties():
+    assert aws_guard.name_problems({"p": "mocha-cloud", "r": "lr-scan--high", "t": "20261201T080000Z", "d": "a.b_c"}) == []
+    assert aws_guard.name_problems({"p": "mocha-cloud", "r": ""}, optional=["r"]) == []
+    assert aws_guard.name_problems({"p": "", "r": ""}, optional=["r"]) == ["p must be 1-63 letters, digits, '.', '_' or '-' "
+                                                                        "starting with a letter or digit, got ''"]
+    assert aws_guard.NAME_RE is aws_results.NAME_RE  # one rule, not a copy
+    with pytest.raises(aws_guard.GuardError, match="needs a dict"):
+        aws_guard.name_problems(["p"])

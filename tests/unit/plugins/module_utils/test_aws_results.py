@@ -83,7 +83,7 @@ def test_prefix_refuses_what_is_not_a_name(project, run_id):
 
 
 def test_role_policy_allows_objects_under_the_run_prefix_and_listing_it_only():
-    assert aws_results.role_policy(BUCKET, "mocha-cloud", "exp1") == {
+    assert aws_results.role_policy(BUCKET, "mocha-cloud", "exp1", ACCOUNT) == {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -91,20 +91,23 @@ def test_role_policy_allows_objects_under_the_run_prefix_and_listing_it_only():
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 "Resource": "arn:aws:s3:::mocha-cloud-results-123456789012-us-east-1/mocha-cloud/exp1/*",
+                # A bucket of that name in another account (bucket names are global) is out of reach.
+                "Condition": {"StringEquals": {"s3:ResourceAccount": "123456789012"}},
             },
             {
                 "Sid": "ListRunPrefix",
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": "arn:aws:s3:::mocha-cloud-results-123456789012-us-east-1",
-                "Condition": {"StringLike": {"s3:prefix": ["mocha-cloud/exp1/", "mocha-cloud/exp1/*"]}},
+                "Condition": {"StringLike": {"s3:prefix": ["mocha-cloud/exp1/", "mocha-cloud/exp1/*"]},
+                              "StringEquals": {"s3:ResourceAccount": "123456789012"}},
             },
         ],
     }
 
 
 def test_role_policy_names_no_other_prefix_action_or_resource():
-    doc = aws_results.role_policy(BUCKET, "proj", "run-7", partition="aws-cn")
+    doc = aws_results.role_policy(BUCKET, "proj", "run-7", ACCOUNT, partition="aws-cn")
     text = json.dumps(doc)
     actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
@@ -112,6 +115,10 @@ def test_role_policy_names_no_other_prefix_action_or_resource():
     assert {s["Resource"] for s in doc["Statement"]} == {f"arn:aws-cn:s3:::{BUCKET}/proj/run-7/*", f"arn:aws-cn:s3:::{BUCKET}"}
     # The only wildcards are the ones that end the run's own prefix.
     assert text.count("*") == 2 and text.count("proj/run-7/*") == 2
+    # Every statement is bound to the project's own account.
+    assert all(s["Condition"]["StringEquals"] == {"s3:ResourceAccount": ACCOUNT} for s in doc["Statement"])
+    with pytest.raises(aws_results.ResultsError, match="account id must be 12 digits"):
+        aws_results.role_policy(BUCKET, "proj", "run-7", "*")
 
 
 def test_trust_policy_is_ec2_only():
@@ -143,7 +150,7 @@ def test_the_filter_gives_names_arns_and_documents():
     assert plan["iam_path"] == "/mocha-cloud/mocha-cloud/"
     assert plan["role_arn"] == "arn:aws:iam::123456789012:role/mocha-cloud/mocha-cloud/mocha-cloud-exp1"
     assert plan["profile_arn"] == "arn:aws:iam::123456789012:instance-profile/mocha-cloud/mocha-cloud/mocha-cloud-exp1"
-    assert plan["role_policy"] == aws_results.role_policy(BUCKET, "mocha-cloud", "exp1")
+    assert plan["role_policy"] == aws_results.role_policy(BUCKET, "mocha-cloud", "exp1", ACCOUNT)
     assert plan["trust_policy"] == aws_results.trust_policy() and plan["bucket_policy"] == aws_results.bucket_policy(BUCKET)
     # Without a run id: the project's part only (teardown).
     project = aws_gpu_results({"project": "mocha-cloud", "run_id": "", "account_id": ACCOUNT, "region": "us-east-1"})

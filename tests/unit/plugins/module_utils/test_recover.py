@@ -33,17 +33,52 @@ def test_hours_spent_are_the_sum_over_the_legs_in_every_form_legs_json_comes():
     assert recover.spent_hours(None) == recover.spent_hours("") == recover.spent_hours({"legs": []}) == 0
 
 
+NOW = "2026-01-01T10:00:00Z"  # four hours after the last good leg ended
+RUN = {"instances": [{"instance_id": "i-3", "launch_time": "2026-01-01T07:00:00Z"},
+                     {"instance_id": "i-9", "launch_time": "2026-01-01T08:30:00Z"}]}
+
+
 @pytest.mark.parametrize(
-    "bad_leg",
+    "bad_leg, whole",
     [
-        leg(3, "", "2026-01-01T06:00:00Z"),
-        leg(3, "2026-01-01T06:00:00Z", "garbage"),
-        leg(3, "2026-01-01T06:00:00Z", "2026-01-01T05:00:00Z"),  # ends before it starts
-        "not a leg",
+        (leg(3, "2026-01-01T07:00:00Z", "garbage"), 3),  # from its started_at to now
+        (leg(3, "2026-01-01T07:00:00Z", "2026-01-01T05:00:00Z"), 3),  # ends before it starts: from its started_at to now
+        (leg(3, "", "2026-01-01T06:00:00Z"), 3),  # no start: from its instance's launch (i-3, 07:00) to now
+        (leg(3, "yesterday", "2026-01-01T08:00:00Z"), 3),
+        (leg(3, "2026-01-01T23:00:00Z", "2026-01-01T22:00:00Z"), 3),  # starts after now: from its instance's launch
+        (dict(leg(3, "", ""), instance_id="i-unknown"), 3),  # an instance EC2 does not list: from the run's first launch
+        ("not a leg", 3),  # an entry that is not a leg: from the run's first launch
     ],
 )
-def test_a_leg_without_usable_times_counts_nothing(bad_leg):
-    assert recover.spent_hours(LEGS + [bad_leg]) == 5.5
+def test_a_leg_whose_times_cannot_be_read_counts_whole_from_launch_to_now(bad_leg, whole):
+    """legs.json is the instance's: times it cannot read, or that run backwards, never count as nothing spent."""
+    counted = recover.spent(LEGS + [bad_leg], RUN, NOW, max_leg_hours=8)
+    assert counted == {"hours": 5.5 + whole, "whole": 1, "unknown": False}
+    # An instance powers itself off after its max hours: no leg counts more.
+    assert recover.spent(LEGS + [bad_leg], RUN, NOW, max_leg_hours=2)["hours"] == 7.5
+    # The old reading counted them as 0 h.
+    assert recover.spent_hours(LEGS) == 5.5
+
+
+def test_legs_json_that_cannot_be_read_counts_every_instance_of_the_run():
+    run = {"instances": [{"instance_id": "i-1", "launch_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T03:00:00Z"},
+                         {"instance_id": "i-2", "launch_time": "2026-01-01T08:00:00Z", "end_time": ""}]}
+    for doc, error in (("{not json", ""), ("", "s3://b/p/state/legs.json is larger than 1048576 bytes (300000000)")):
+        assert recover.spent(doc, run, NOW, 8, error) == {"hours": 5.0, "whole": 2, "unknown": False}
+    assert recover.spent("{not json", {"instances": []}, NOW, None)["unknown"]
+
+
+def test_what_cannot_be_read_or_bounded_stops_the_watch():
+    entry = dict(run(verdict="interrupted"), instances=[])
+    out = step(entry, legs=json.dumps({"legs": [leg(1, "", "")]}), now=NOW, max_leg_hours=None)
+    assert out["action"] == "refuse" and "the hours its legs spent cannot be told" in out["msg"]
+    out = step(dict(entry, **RUN), legs=json.dumps({"legs": LEGS + [leg(3, "", "x")]}), now=NOW, max_leg_hours=8, budget_hours=10,
+               next_leg_hours=2)
+    assert out["action"] == "refuse" and out["spent_hours"] == 8.5
+    assert "8.5 h of the 10 h budget spent over 3 leg(s) (1 of them counted from launch to now" in out["msg"]
+    out = step(dict(entry, **RUN), legs="", legs_error="s3://b/p/state/legs.json is larger than 1048576 bytes", now=NOW,
+               max_leg_hours=8, budget_hours=5, next_leg_hours=1)
+    assert out["action"] == "refuse" and out["spent_hours"] == 4.5 and "legs.json cannot be read: s3://b/p/state/legs.json is larger" in out["msg"]
 
 
 @pytest.mark.parametrize("bad", ["{not json", json.dumps({"legs": "many"}), 42])
@@ -181,7 +216,7 @@ def test_a_run_that_cannot_be_resumed_is_refused():
         ({"budget_hours": float("inf")}, "budget_hours must be a finite"),
         ({"next_leg_hours": -1}, "next_leg_hours must be a finite"),
         ({"max_legs": 0}, "max_legs must be"),
-        ({"legs": "{"}, "legs.json is not JSON"),
+        ({"max_leg_hours": "long"}, "max_leg_hours must be a number"),
     ],
 )
 def test_bad_input_is_a_clear_error(bad, words):

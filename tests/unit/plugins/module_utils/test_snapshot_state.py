@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 import hashlib
 
+import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (
     HDF5_SIGNATURE,
     check_snapshot,
@@ -76,3 +77,43 @@ def test_check_snapshot(tmp_path):
     msg = check_snapshot(str(bad), hashlib.sha256(bad.read_bytes()).hexdigest())
     assert "no HDF5 signature" in msg and str(bad) in msg
     assert "missing" in check_snapshot(str(tmp_path / "snapshot-000300.jld"), digest)
+
+
+# --- the training settings a kept state records ------------------------------------------------------------------
+DEFAULTS = {"lr_stages": [[60000, 0.001], [5000, 0.0001]], "momentum": 0.9, "weight_decay": 0.004, "batch_size": 100}
+
+
+def test_training_settings_have_one_form():
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import training_settings
+
+    spelled = {"lr_stages": [["60000", "1e-3"], [5000.0, 0.0001]], "momentum": "0.9", "weight_decay": 0.004,
+               "batch_size": "100", "max_iter": 7}
+    assert training_settings(spelled) == training_settings(DEFAULTS) == DEFAULTS
+    with pytest.raises(ValueError, match="lack batch_size"):
+        training_settings({k: v for k, v in DEFAULTS.items() if k != "batch_size"})
+    with pytest.raises(ValueError, match="must be numbers"):
+        training_settings(dict(DEFAULTS, momentum="fast"))
+
+
+def test_a_state_trained_with_other_settings_is_named_and_refused():
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import settings_problem
+
+    assert settings_problem("d", DEFAULTS, dict(DEFAULTS, max_iter=99), "Fix.") is None  # a longer run goes on
+    assert settings_problem("d", None, DEFAULTS, "Fix.") is None  # a state kept before settings were recorded
+    problem = settings_problem("artifacts/r1/state", DEFAULTS, dict(DEFAULTS, momentum=0.5), "Fix.")
+    assert problem.startswith("The state in artifacts/r1/state was trained with other settings (lr_stages [[60000, 0.001], "
+                              "[5000, 0.0001]], momentum 0.9,") and "than this run (lr_stages" in problem
+    assert "momentum 0.5" in problem and problem.endswith("does not resume from it. Fix.")
+    assert "cannot be read" in settings_problem("d", {"momentum": 1}, DEFAULTS, "Fix.")
+
+
+@pytest.mark.parametrize("name", ["snapshot-000030.jld\n", "snapshot-\u0663\u0663.jld", "snapshot-\uff13.jld", "snapshot-.jld",
+                                  "x/snapshot-000030.jld", "snapshot-000030.jld.tmp"])
+def test_a_snapshot_name_is_the_whole_name_in_ascii_digits(name, tmp_path):
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import SNAPSHOT_NAME, list_snapshots
+
+    assert SNAPSHOT_NAME.match(name) is None
+    assert SNAPSHOT_NAME.match("snapshot-000030.jld").group("iter") == "000030"
+    if "/" not in name:
+        jld(tmp_path / name)
+        assert list_snapshots(str(tmp_path)) == []

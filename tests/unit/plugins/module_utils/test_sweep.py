@@ -41,7 +41,7 @@ def test_a_variant_takes_what_it_does_not_set_from_the_settings_then_the_roles_d
     p = sweep.plan(THREE, {"max_iter": 400, "momentum": None})
     low, base, high = p["variants"]
     assert base == dict(base, lr=0.001, momentum=0.9, weight_decay=0.004, batch_size=100, max_iter=400, backend=None,
-                        environment={}, run_id="lr-scan-base", results_subdir="lr-scan/base")
+                        environment={}, run_id="lr-scan--base", results_subdir="lr-scan/base")
     assert (high["max_iter"], high["backend"]) == (1000, "gpu")
     assert base["settings"] == "lr 0.001, momentum 0.9, weight decay 0.004, batch 100, 400 iterations, backend as configured"
 
@@ -109,7 +109,9 @@ def test_round_robin_queues():
     ({"name": "x", "backend": "tpu"}, "backend must be one of auto, gpu, cpu, got 'tpu'"),
     ({"name": "x", "learning_rate": 0.1}, "unknown key(s) learning_rate; a variant may set name, lr,"),
     ({"name": "x", "environment": {"BAD-NAME": "1"}}, "environment must map variable names to values"),
-    ({"name": "../up"}, "name must be 1-32 lower-case letters, digits or hyphens"),
+    ({"name": "../up"}, "name must be 1-32 lower-case letters, digits or single hyphens"),
+    ({"name": "b--c"}, "(no '--', which joins the sweep and the variant in a run id); it names a directory, a run id and a "
+                       "systemd unit; got 'b--c'"),
     ({"name": "Upper"}, "got 'Upper'"),
     ({"name": "a" * 33}, "name must be 1-32"),
     ({"name": "trailing-"}, "got 'trailing-'"),
@@ -119,6 +121,26 @@ def test_round_robin_queues():
 def test_bad_variants_are_refused_saying_what_and_how(variant, expected):
     found = problems({"name": "s", "variants": [variant]})
     assert any(expected in p for p in found), found
+
+
+def test_two_sweeps_never_share_a_run_id():
+    """Sweep a variant b-c and sweep a-b variant c were both a-b-c: the second resumed from the first's state."""
+    first = sweep.plan({"name": "a", "variants": [{"name": "b-c"}]})["variants"][0]
+    second = sweep.plan({"name": "a-b", "variants": [{"name": "c", "lr": 0.01}]})["variants"][0]
+    assert (first["run_id"], second["run_id"]) == ("a--b-c", "a-b--c")
+    assert "--" in problems({"name": "a--b", "variants": [{"name": "c"}]})[0]
+    # Every pair of names gives its own run id, and the run id gives the pair back.
+    names = ["a", "b", "a-b", "b-c", "c", "a-b-c"]
+    ids = {sweep.run_id(s, v): (s, v) for s in names for v in names}
+    assert len(ids) == len(names) ** 2
+    assert all(tuple(rid.split("--")) == pair for rid, pair in ids.items())
+
+
+def test_a_run_id_longer_than_the_name_rule_allows_is_refused():
+    found = problems({"name": "s" * 32, "variants": [{"name": "v" * 30}, {"name": "w" * 29}]})
+    assert found == [f"the run id of variant {'v' * 30} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter "
+                     f"or digit, got '{'s' * 32}--{'v' * 30}': shorten cifar10_sweep.name or the variant's name (together at "
+                     "most 61 characters)"]
 
 
 def test_every_problem_is_listed_at_once_and_duplicates_are_named():
