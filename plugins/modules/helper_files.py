@@ -121,9 +121,9 @@ def main():
     )
     dest, names = module.params["dest"], module.params["names"]
     if not names:
-        module.fail_json(msg="names is empty: name the helpers to write (one or more of %s)" % ", ".join(sorted(HELPERS)))
+        module.fail_json(msg="names is empty: name the helpers to write (one or more of {})".format(", ".join(sorted(HELPERS))))
     if os.path.exists(dest) and not os.path.isdir(dest):
-        module.fail_json(msg="dest %s exists and is not a directory: remove it or choose another directory" % dest)
+        module.fail_json(msg=f"dest {dest} exists and is not a directory: remove it or choose another directory")
     todo, paths = plan(dest, names)
     mode_changed = False
     if not module.check_mode:

@@ -96,12 +96,12 @@ def main():
     sources = module.params["src"]
     for src in sources:
         if not os.path.isabs(src):
-            module.fail_json(msg="src %s is not an absolute path: give the file's full path on the host" % src)
+            module.fail_json(msg=f"src {src} is not an absolute path: give the file's full path on the host")
         if os.path.realpath(os.path.dirname(src)) == os.path.realpath(dest):
-            module.fail_json(msg="dest %s is the directory of src %s: give a directory of its own for the copies" % (dest, src))
+            module.fail_json(msg=f"dest {dest} is the directory of src {src}: give a directory of its own for the copies")
     names = [os.path.basename(src) for src in sources]
     if len(set(names)) != len(names):
-        module.fail_json(msg="two sources have the same file name (%s): copy them into different directories" % ", ".join(names))
+        module.fail_json(msg="two sources have the same file name ({}): copy them into different directories".format(", ".join(names)))
     copies, written = [], []
     for src in sources:
         copy = os.path.join(dest, os.path.basename(src))

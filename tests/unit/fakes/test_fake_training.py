@@ -105,7 +105,7 @@ def test_fake_training_logs_as_mocha_031(tmp_path):
     lines = [line for line in resumed.stdout.splitlines() if not line.startswith("FAKE julia")]
     want = [pattern.replace("{d}", re.escape(str(tmp_path))) for pattern in V031]
     assert len(lines) == len(want), resumed.stdout
-    for line, pattern in zip(lines, want):
+    for line, pattern in zip(lines, want, strict=True):
         assert re.fullmatch(pattern, line), (line, pattern)
 
 

@@ -79,7 +79,7 @@ def test_readme_costs_agree_with_the_run_plan_of_settings_yml():
     costs = " ".join(_readme_section("Costs").split())
     train_h = run_plan.training_seconds(settings["cifar10_max_iter"], run_plan.DOC_SECONDS_PER_200["cpu"]) / 3600
     figures = {
-        "the CPU backend's training": (f"iterations on the CPU backend take about {{}} hours", train_h),
+        "the CPU backend's training": ("iterations on the CPU backend take about {} hours", train_h),
         "the plan's hours": ("adds every phase and a margin: about {} hours", plan["total_hours"]),
         "the plan's cost": ("and about {} USD on demand", plan["cost_usd"]),
         "the cost at the instance's life": ("bounds the cost (about {} USD)", plan["cost_at_max_hours_usd"]),

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, load_source
 
 SCRIPT = REPO / "roles" / "cifar10" / "files" / "plot_learning_curve.py"
