@@ -246,7 +246,7 @@ def clean_up(keep, work, containers, moto, data_proc=None, imds_server=None):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None):
+def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None, pace=None):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
@@ -276,9 +276,9 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None)
         "cifar10_artifacts_dir": str(work / "artifacts"),
         # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
         "cifar10_state_keeper_interval": 2,
-        # The FAKE training paced so that its log's whole-second times measure it (about 20 s for 400 iterations).
-        "cifar10_environment": "{{ mocha_environment | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(FAKE_PACE) + "'}) }}",
     }
+    if pace:  # the FAKE training paced (seconds per iteration), on top of the mocha role's environment
+        extra["cifar10_environment"] = "{{ mocha_environment | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(pace) + "'}) }}"
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
@@ -372,7 +372,8 @@ def main():
         start_container(container, env, work)
         gcc = install_gcc(container, env)
         inventory = write_inventory(work, container)
-        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint)
+        # Paced so that the log's whole-second times measure the training (about 20 s for 400 iterations).
+        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pace=FAKE_PACE)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
         times = []
