@@ -277,8 +277,9 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None,
         # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
         "cifar10_state_keeper_interval": 2,
     }
-    if pace:  # the FAKE training paced (seconds per iteration), on top of the mocha role's environment
-        extra["cifar10_environment"] = "{{ mocha_environment | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(pace) + "'}) }}"
+    if pace:  # the FAKE training paced (seconds per iteration), on top of the mocha role's environment (the role's default)
+        extra["cifar10_environment"] = ("{{ mocha_environment | default({}) | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '"
+                                        + str(pace) + "'}) }}")
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
