@@ -4,9 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Mocha training logs to metrics: pure functions (text in, data out).
 
-Shared by the module ``mocha.cloud.job_status`` (the progress line while a run goes on) and the filter
+Shared by the module ``mocha.cloud.job_status`` (the progress line while a run goes on), the filter
 ``mocha.cloud.mocha_metrics`` (plugins/filter/mocha_log.py, the metrics of a finished run), both used by the cifar10
-role.
+role, and the cifar10 role's state keeper on the host, which imports this very file (``mocha.cloud.helper_files``
+writes it beside the keeper): so it needs nothing but the Python standard library.
+
+Timestamps are read as UTC. Memento writes the host's local time without a zone, so on a host not set to UTC the
+times are shifted as a whole; the figures made from them (rates, wall time) are differences and do not change.
 """
 
 import calendar
@@ -17,8 +21,14 @@ import time
 #   20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698
 #   20-Nov 07:30:35:INFO:root:  Accuracy (avg over 10000) = 62.8200%
 #   22-Nov 15:05:26:INFO:root:Saving snapshot to snapshot-050000.jld...
-# Mocha 0.2+ logs through Memento with "[{date} | {level} | {name}]: {msg}" and TrainingSummary prints
-# " TRAIN iter=004600 obj_val=1.07695698".
+# Mocha 0.2+ (v0.3.1 included) logs through Memento (src/logging.jl: DefaultFormatter("[{date} | {level} | {name}]: {msg}"),
+# the date as yyyy-mm-dd HH:MM:SS in the host's local time zone) and TrainingSummary prints
+# " TRAIN iter=004600 obj_val=1.07695698" (src/coffee/training-summary.jl, format_statistic in src/solvers.jl):
+#   [2017-11-22 15:04:52 | info | Mocha]:  TRAIN iter=048800 obj_val=0.60837102
+#   [2017-11-22 15:04:59 | info | Mocha]: ## Performance on Validation Set after 49000 iterations
+#   [2017-11-22 15:04:59 | info | Mocha]:   Accuracy (avg over 10000) = 76.5900%
+#   [2017-11-22 15:05:26 | info | Mocha]: Saving snapshot to snapshot-050000.jld...
+#   [2017-11-22 16:00:02 | info | Mocha]: Loading existing model from /var/lib/mocha-cifar10/run/snapshots/snapshot-050000.jld
 _TS_LOGGING = r"(?P<ts>\d{2}-[A-Z][a-z]{2} \d{2}:\d{2}:\d{2}):(?P<level>[A-Z]+):[^:]*:"
 _TS_MEMENTO = r"\[(?P<ts>[^|\]]+?)\s*\|\s*(?P<level>\w+)\s*\|\s*[^\]]*\]:"
 _LINE = re.compile(r"^\s*(?:{}|{})(?P<msg>.*)$".format(_TS_LOGGING, _TS_MEMENTO.replace("?P<ts>", "?P<ts2>").replace("?P<level>", "?P<level2>")))
@@ -26,7 +36,7 @@ _TRAIN_OLD = re.compile(r"^\s*(?P<iter>\d+) :: TRAIN obj-val = (?P<obj>[-+0-9.eE
 _TRAIN_NEW = re.compile(r"^\s*TRAIN\b.*?\biter=(?P<iter>\d+).*?\bobj_val=(?P<obj>[-+0-9.eEnaNinf]+)")
 _ACCURACY = re.compile(r"^\s*Accuracy \(avg over (?P<n>\d+)\) = (?P<acc>[0-9.]+)%")
 _SNAPSHOT = re.compile(r"Saving snapshot to (?P<file>snapshot-(?P<iter>\d+)\.jld)")
-_LOADED = re.compile(r"Loading existing model from (?P<file>\S+)")
+_LOADED = re.compile(r"Loading existing model from (?P<file>.*\S)")  # the path to the end of the line (it may hold spaces)
 _SNAPSHOT_NAME = re.compile(r"snapshot-(?P<iter>\d+)\.jld$")
 _VALIDATION_AFTER = re.compile(r"## Performance on Validation Set(?: after (?P<iter>\d+) iterations)?")
 
@@ -129,6 +139,35 @@ def parse_mocha_log(text, year=None):
         "last_t": last_t,
         "lines": lines,
     }
+
+
+def start_iteration(text):
+    """The iteration the first training session in TEXT started from: the snapshot Mocha says it loaded ("Loading
+    existing model from .../snapshot-NNNNNN.jld") before its first training summary, 0 when a summary comes first or
+    the model loaded is not a snapshot (training from the start), None when TEXT says neither yet."""
+    for raw_line in text.splitlines():
+        match = _LINE.match(raw_line)
+        if not match:
+            continue
+        msg = match.group("msg")
+        if _TRAIN_OLD.match(msg) or _TRAIN_NEW.match(msg):
+            return 0
+        loaded = _LOADED.search(msg)
+        if loaded:
+            snap = _SNAPSHOT_NAME.search(loaded.group("file"))
+            return int(snap.group("iter")) if snap else 0
+    return None
+
+
+def last_iteration(text):
+    """The iteration of the last training summary in TEXT (log order), 0 when there is none."""
+    last = 0
+    for raw_line in text.splitlines():
+        match = _LINE.match(raw_line)
+        train = match and (_TRAIN_OLD.match(match.group("msg")) or _TRAIN_NEW.match(match.group("msg")))
+        if train:
+            last = int(train.group("iter"))
+    return last
 
 
 def seconds_per_interval(train, interval=200):

@@ -107,3 +107,22 @@ def summarize(doc):
         "savings_usd": round(on_demand_cost - total_cost, 4) if has_prices and on_demand_cost > 0 else None,
         "cost_complete": complete and bool(out),
     }
+
+
+def run_cost(legs_summary, wall_time_s, hourly_usd):
+    """The run's estimated cost for its report, from one source: the legs' total (the instance hours legs.json counts,
+    as the bill does: from the instance's launch) when the legs are priced, else the training's wall time (the log's
+    first to last line) at HOURLY_USD. LEGS_SUMMARY is summarize()'s result or None (no keeper, no legs.json).
+
+    Returns {estimated_cost_usd, hourly_price_usd, cost_basis ('legs', 'training wall time' or None), instance_hours
+    (the legs' total hours, or None without legs)}."""
+    hourly = _number(hourly_usd)
+    legs = legs_summary if isinstance(legs_summary, dict) and legs_summary.get("count") else None
+    wall = _number(wall_time_s)
+    out = {"estimated_cost_usd": None, "hourly_price_usd": hourly, "cost_basis": None,
+           "instance_hours": legs.get("total_hours") if legs else None}
+    if legs and legs.get("total_cost_usd") is not None:
+        out.update(estimated_cost_usd=legs["total_cost_usd"], cost_basis="legs")
+    elif not legs and wall is not None and hourly is not None:
+        out.update(estimated_cost_usd=round(wall / 3600.0 * hourly, 4), cost_basis="training wall time")
+    return out

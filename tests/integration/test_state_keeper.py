@@ -1,9 +1,10 @@
-"""The state keeper (roles/cifar10/files/state_keeper.py) as the cifar10 role runs it: a subprocess beside a copy of
-snapshot_state.py, following a training under the real jobctl (rendered as tests/integration/test_jobctl.py renders
-it), shipping to moto's S3 (the `aws` fixture) and watching the FAKE IMDS (tests/fakes/imds.py) for a spot notice.
+"""The state keeper (roles/cifar10/files/state_keeper.py) as the cifar10 role runs it: a subprocess beside the helpers
+mocha.cloud.helper_files writes (mocha_log, run_legs, snapshot_state), following a training under the real jobctl
+(rendered as tests/integration/test_jobctl.py renders it), shipping to moto's S3 (the `aws` fixture) and watching the
+FAKE IMDS (tests/fakes/imds.py) for a spot notice.
 
-The training is WRITER below: every ten iterations a Mocha log line in training.log and a snapshot written in place
-like JLD (a 512-byte user block, the HDF5 signature, then the data). At the iteration it is told to hold, it stops in
+The training is WRITER below: every ten iterations a Mocha v0.3.1 log line (Memento) in training.log and a snapshot
+written in place like JLD (a 512-byte user block, the HDF5 signature, then the data). At the iteration it is told to hold, it stops in
 the middle of the snapshot, signature already written (HDF5 writes its superblock first), until the test releases it
 (or crashes there): a half-written snapshot that only the rule "never the newest while it may be written" keeps out.
 
@@ -24,6 +25,7 @@ import time
 import urllib.request
 
 import pytest
+from ansible_collections.mocha.cloud.plugins.modules import helper_files
 from conftest import REPO, load_source
 from moto_server import aws_env
 from test_jobctl import render
@@ -48,7 +50,7 @@ done = sorted(int(name[9:15]) for name in os.listdir(snaps) if name.startswith("
 it = done[-1] if done else 0
 with open(os.path.join(run_dir, "training.log"), "a", buffering=1) as log:
     def say(msg):
-        log.write(time.strftime("%d-%b %H:%M:%S", time.gmtime()) + ":INFO:root:" + msg + "\n")
+        log.write("[" + time.strftime("%Y-%m-%d %H:%M:%S") + " | info | Mocha]: " + msg + "\n")
 
     if it:
         say(f"Loading existing model from {snaps}/snapshot-{it:06d}.jld")
@@ -56,7 +58,7 @@ with open(os.path.join(run_dir, "training.log"), "a", buffering=1) as log:
     while it < last:
         time.sleep(pace)
         it += 10
-        say(f"{it:06d} :: TRAIN obj-val = {2.3 - it / 1000:.8f}")
+        say(f" TRAIN iter={it:06d} obj_val={2.3 - it / 1000:.8f}")
         say(f"Saving snapshot to snapshot-{it:06d}.jld...")
         with open(os.path.join(snaps, f"snapshot-{it:06d}.jld"), "wb") as snap:
             snap.write(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0") + b"\x89HDF\r\n\x1a\n")
@@ -84,7 +86,7 @@ def tree(path):
 
 class World:
     """One test's stand-ins: moto's S3 with the results bucket, the FAKE IMDS, the keeper installed beside
-    snapshot_state.py, trainings under jobctl and keepers as subprocesses (all stopped by close())."""
+    its helpers, trainings under jobctl and keepers as subprocesses (all stopped by close())."""
 
     def __init__(self, fake_aws, tmp):
         self.aws, self.tmp = fake_aws, tmp
@@ -93,7 +95,8 @@ class World:
         install = tmp / "keeper"
         install.mkdir()
         shutil.copy(REPO / "roles" / "cifar10" / "files" / "state_keeper.py", install)
-        shutil.copy(REPO / "plugins" / "module_utils" / "snapshot_state.py", install)  # as the role copies it
+        for name in helper_files.HELPERS:  # what mocha.cloud.helper_files writes
+            (install / f"{name}.py").write_text(helper_files.helper_source(name))
         self.keeper = install / "state_keeper.py"
         self.writer = tmp / "writer.py"
         self.writer.write_text(WRITER)

@@ -30,7 +30,8 @@ Steps and what each must show:
    known-bad entry for Julia 0.6 with GCC 11+ matched, and no source build ran.
 2. second run of site.yml: changed=0 on every host.
 3. the run's state in S3: the marker says finished at the last iteration and names a snapshot that is there with
-   that sha256; the legs say one leg, finished.
+   that sha256; the legs say one leg, finished; report.md's speed, wall time, instance hours and cost agree with
+   legs.json (tests/pipeline/report_check.py; the FAKE training is paced at FAKE_PACE so the log's times measure it).
 4. site.yml with -e teardown=true --tags teardown keeps the results bucket (it holds the run's state) and says so;
    with -e teardown_delete_results=true as well, nothing of the project is left in moto.
 It prints the wall time of the first and second run (the pipeline benchmark quotes these) and exits
@@ -55,6 +56,7 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 from moto_server import FakeAws, aws_env  # noqa: E402  (test helpers beside the AWS integration tests)
 
 IMAGE = os.environ.get("MOLECULE_IMAGE", "localhost/mocha-cloud-debian12:latest")
+FAKE_PACE = 0.05  # seconds per iteration of the FAKE training in the pipeline
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -246,7 +248,7 @@ def clean_up(keep, work, containers, moto, data_proc=None, imds_server=None):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None):
+def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None, pace=None):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
@@ -277,6 +279,9 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None)
         # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
         "cifar10_state_keeper_interval": 2,
     }
+    if pace:  # the FAKE training paced (seconds per iteration), on top of the mocha role's environment (the role's default)
+        extra["cifar10_environment"] = ("{{ mocha_environment | default({}) | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '"
+                                        + str(pace) + "'}) }}")
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
@@ -349,6 +354,28 @@ def aws_leftovers(moto):
             "buckets": buckets}
 
 
+def check_report(results):
+    """report.md as a user reads it: its speed, wall time, instance hours and cost agree with the legs.json beside it."""
+    run_legs = load_path(REPO / "plugins" / "module_utils" / "run_legs.py")
+    report_check = load_path(REPO / "tests" / "pipeline" / "report_check.py")
+    report = (results / "report.md").read_text()
+    legs = run_legs.summarize(json.loads((results / "legs.json").read_text()))
+    rows = [line for line in report.splitlines() if line.startswith(("| seconds per", "| wall time", "| instance hours",
+                                                                     "| estimated cost"))]
+    problems = report_check.report_disagreements(report, legs)
+    check(not problems, "report.md agrees with legs.json: " + " / ".join(rows) + (f"; {problems}" if problems else ""))
+
+
+def load_path(path):
+    """A standard-library Python file of the repository, loaded by its path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the work directory and the container")
@@ -362,7 +389,8 @@ def main():
         start_container(container, env, work)
         gcc = install_gcc(container, env)
         inventory = write_inventory(work, container)
-        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint)
+        # Paced so that the log's whole-second times measure the training (about 20 s for 400 iterations).
+        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pace=FAKE_PACE)
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
         # The first zone has no capacity of the type: the launch must move on to the next one.
         moto.set_capacity({"g4dn.xlarge@us-east-1a": 0})
@@ -415,6 +443,7 @@ def main():
               f"one leg, finished at iteration {args.max_iter}: {legs}")
         check(metrics.get("legs", {}).get("count") == 1 and metrics["legs"]["total_cost_usd"] is not None,
               f"metrics.json has the leg with its cost: {metrics.get('legs')}")
+        check_report(run_dirs[0])
 
         teardown_keeps_then_deletes_results(playbook, env, moto, "pipeline")
 

@@ -10,6 +10,7 @@ Mocha's tutorial reaches after 70,000 iterations as a reference line, and a dash
 
 import json
 import sys
+import textwrap
 
 import matplotlib
 
@@ -43,14 +44,31 @@ def build_figure(metrics):
     ax_acc.set_ylabel("test accuracy (%)", color="tab:red")
     ax_acc.set_ylim(0, 100)
     final = metrics.get("final_accuracy")
-    title = f"Mocha CIFAR-10 on {metrics.get('host', '?')} ({metrics.get('backend', '?')})"
+    title = f"Mocha CIFAR-10 ({metrics.get('backend', '?')} backend)"
     if final is not None:
         title += f": {final:.2f}% after {metrics.get('iterations')} iterations"
-    ax_obj.set_title(title)
+    fit_title(fig, [title, f"on {metrics.get('host', '?')}"])
     ax_obj.grid(True, alpha=0.3)
     ax_obj.legend(handles=handles, loc="center right", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def fit_title(fig, lines, size=12.0, smallest=8.0):
+    """The figure's title, LINES centred on the whole figure and whole at its size: an EC2 inventory name is long, so
+    the font shrinks to SMALLEST at most, then a line still too wide is broken (a host name has no spaces)."""
+    title = fig.suptitle("\n".join(lines), fontsize=size)
+    renderer = fig.canvas.get_renderer()
+    room = fig.bbox.width * 0.96
+    while title.get_window_extent(renderer).width > room and size > smallest:
+        size -= 0.5
+        title.set_fontsize(size)
+    width = title.get_window_extent(renderer).width
+    if width > room:
+        longest = max(len(line) for line in lines)
+        chars = max(10, int(longest * room / width))
+        title.set_text("\n".join(part for line in lines for part in textwrap.wrap(line, chars, break_on_hyphens=True)))
+    return title
 
 
 def main(argv):

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """mocha-cloud state keeper: keeps a training run's state off its host while it trains, and watches for spot
-interruptions. The cifar10 role installs it beside snapshot_state.py and runs it under the same supervisor as the
-training (jobctl), started with it.
+interruptions. The cifar10 role installs it beside the collection's own helpers (mocha.cloud.helper_files writes
+mocha_log.py, run_legs.py and snapshot_state.py into this directory: the controller's log reader, time parser and
+snapshot rule, not copies) and runs it under the same supervisor as the training (jobctl), started with it.
 
     state_keeper.py watch   --run-dir DIR --ctl JOBCTL --run-id ID [store] [leg] [--watch-spot] [--interval S]
     state_keeper.py once    the same arguments: one round, then exit (tests; a last ship)
@@ -59,9 +60,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import snapshot_state  # noqa: E402  (copied beside this file from the collection's module_utils)
+# The collection's module_utils, written beside this file by mocha.cloud.helper_files.
+import mocha_log  # noqa: E402
+import run_legs  # noqa: E402
+import snapshot_state  # noqa: E402
 
-LOG_ITER = re.compile(r":(\d{6,}) :: TRAIN obj-val")
 STATE_DIR = "state/"
 MARKER = "state.json"
 IMDS_TOKEN_TTL = "21600"
@@ -122,7 +125,6 @@ def job_started(status):
 
 
 JOB_START = re.compile(r"^\[jobctl [^\]]*\] starting ")
-LOADED = re.compile(r"Loading existing model from \S*snapshot-(\d+)\.jld")
 
 
 def log_tail(log_path, size):
@@ -143,13 +145,7 @@ def loaded_iteration(log_path):
     starts = [i for i, line in enumerate(lines) if JOB_START.match(line)]
     if not starts:
         return None
-    for line in lines[starts[-1] + 1:]:
-        m = LOADED.search(line)
-        if m:
-            return int(m.group(1))
-        if LOG_ITER.search(line):
-            return 0  # training went on without loading a snapshot
-    return None
+    return mocha_log.start_iteration("\n".join(lines[starts[-1] + 1:]))
 
 
 def resumed_iteration(snapdir, started, log_path=None):
@@ -174,9 +170,9 @@ def resumed_iteration(snapdir, started, log_path=None):
 
 def iso_utc(text):
     """An ISO 8601 time (2024-05-01T12:34:56+00:00, ...Z, or without a zone: UTC) as legs.json writes times."""
-    moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+    moment = run_legs.parse_time(text)
+    if moment is None:
+        raise ValueError(f"not an ISO 8601 time: {text!r}")
     return iso_epoch(moment.timestamp())
 
 
@@ -185,13 +181,8 @@ def iso_epoch(seconds):
 
 
 def last_logged_iteration(log_path):
-    """The last iteration the training log shows (TRAIN lines), 0 when none."""
-    last = 0
-    for line in log_tail(log_path, 65536):
-        m = LOG_ITER.search(line)
-        if m:
-            last = int(m.group(1))
-    return last
+    """The last iteration the training log shows (its training summaries), 0 when none."""
+    return mocha_log.last_iteration("\n".join(log_tail(log_path, 65536)))
 
 
 def read_legs(path):

@@ -132,7 +132,9 @@ def package_dir(name):
 
 
 def env_on(name):
-    return os.environ.get(name, "").lower() not in ("", "false", "0", "no")
+    """A switch of Mocha's src/config.jl (parseEnvBool): on when the variable is set to anything but "false" (any case),
+    so "", "0" and "no" are on too; off when it is not set."""
+    return name in os.environ and os.environ[name].lower() != "false"
 
 
 def using_mocha():

@@ -5,17 +5,25 @@ The fake julia (tests/fakes/julia/julia) runs ``train.py SCRIPT.jl [args]`` for 
 It can also be called directly the same way. It reads the rendered cifar10.jl with regexes:
 max_iter, the HDF5DataLayer sources and batch size, the coffee-break intervals (TrainingSummary,
 Snapshot, ValidationPerformance), the snapshot directory and load_from, the backend, and the first learning-rate
-stage and the momentum, which shape the made-up curves (see lr_shape). Then, like
-Mocha's solver, it:
+stage and the momentum, which shape the made-up curves (see lr_shape). Then, like Mocha v0.3.1 on Julia 0.6, it:
+  - prints what ``using Mocha`` prints (src/config.jl, src/native.jl: "Configuring Mocha...", the CUDA and native
+    extension switches as Mocha reads them: on when the variable is set to anything but "false");
   - fails when a data list or an HDF5 file it names is missing (or is not HDF5), or when the script
-    asks for GPUBackend() without MOCHA_USE_CUDA=true;
-  - resumes from the newest snapshot-NNNNNN.jld in the load_from directory;
-  - prints Mocha-style log lines (the Logging.jl format of Mocha's tutorial docs:
-    "20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698"), a made-up but plausible
-    objective and test accuracy, and writes snapshot files at the snapshot interval, in place like JLD
-    (a 512-byte user block, the HDF5 signature, then JSON instead of real HDF5 data).
-Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run
-(FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
+    asks for GPUBackend() without MOCHA_USE_CUDA on;
+  - logs through Memento as Mocha's src/logging.jl configures it, at level info (debug lines are not shown):
+    "[2017-11-22 15:04:52 | info | Mocha]:  TRAIN iter=048800 obj_val=0.60837102", the date in the host's local
+    time, the messages of src/net.jl (net construction), src/solvers.jl (load_snapshot: "Loading existing model from
+    DIR/snapshot-NNNNNN.jld", the snapshot with the newest modification time), src/coffee/*.jl (summary, snapshot,
+    validation) and src/layers/accuracy.jl;
+  - runs the coffee breaks once before the first step, at the iteration it starts from (init_solve in
+    src/solvers.jl): a fresh run logs iteration 0 and saves snapshot-000000.jld; a resumed one logs the iteration it
+    loaded and saves that snapshot again ("Overwriting ..."), in place;
+  - writes snapshot files at the snapshot interval, in place like JLD (a 512-byte user block, the HDF5 signature,
+    then JSON instead of real HDF5 data);
+  - dies on SIGTERM without a word, as Julia does (no handler).
+The made-up objective and test accuracy are plausible, not computed. Before Mocha's first line it prints one line
+naming itself as the fake. Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it
+mid-run (FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
 FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
 """
 
@@ -23,7 +31,6 @@ import json
 import math
 import os
 import re
-import signal
 import sys
 import time
 
@@ -31,14 +38,17 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import fakeruntime  # noqa: E402  (beside this file: the fake runtime checks shared with the fake julia)
 
 
-def log(msg, level="INFO"):
-    stamp = time.strftime("%d-%b %H:%M:%S", time.gmtime())
-    sys.stdout.write(f"{stamp}:{level}:root:{msg}\n")
+def log(msg, level="info"):
+    """One line through Mocha's Memento logger: DefaultFormatter("[{date} | {level} | {name}]: {msg}"), the date as
+    yyyy-mm-dd HH:MM:SS in the local time zone (Memento 0.10's DATE_FMT_STRING and localzone())."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    sys.stdout.write(f"[{stamp} | {level} | Mocha]: {msg}\n")
     sys.stdout.flush()
 
 
 def fail(msg):
-    log(msg, "ERROR")
+    """An uncaught Julia error: on stderr, not through Mocha's logger."""
+    sys.stdout.flush()
     sys.stderr.write(f"ERROR: LoadError: {msg}\n")
     sys.exit(1)
 
@@ -101,6 +111,9 @@ def parse_script(text):
         "snapshot_dir": literal(r"Snapshot\(" + JULIA_STR + r"\)", text),
         "load_from": literal(r"load_from\s*=\s*" + JULIA_STR, text),
         "gpu": bool(re.search(r"\bGPUBackend\(\)", text)),
+        "default_backend": bool(re.search(r"\bDefaultBackend\(\)", text)),
+        # Net("CIFAR10-train", backend, [data_tr_layer, common_layers..., loss_layer]): the layers Mocha sorts.
+        "common_layers": len(re.findall(r"\w+", first(r"common_layers\s*=\s*\[([^\]]*)\]", text, ""))) or 9,
         # LRPolicy.Staged's first stage, MomPolicy.Fixed and regu_coef (Mocha's example: 0.001, 0.9, 0.004).
         "lr": first(r"LRPolicy\.Staged\(\s*\(\s*\d+\s*,\s*LRPolicy\.Fixed\(\s*([0-9.eE+-]+)\s*\)", text, 0.001, float),
         "momentum": first(r"mom_policy\s*=\s*MomPolicy\.Fixed\(\s*([0-9.eE+-]+)\s*\)", text, 0.9, float),
@@ -127,13 +140,18 @@ def check_source(list_path):
 
 
 def latest_snapshot(directory):
-    best = None
+    """(iteration, name) of the snapshot load_snapshot takes: the newest by modification time (Mocha's
+    glob(path, r"^snapshot-[0-9]+\\.jld", sort_by=:mtime)[end]), or None."""
+    found = []
     if directory and os.path.isdir(directory):
-        for name in os.listdir(directory):
+        for name in sorted(os.listdir(directory)):
             m = re.match(r"^snapshot-(\d+)\.jld$", name)
-            if m and (best is None or int(m.group(1)) > best[0]):
-                best = (int(m.group(1)), name)
-    return best
+            if m:
+                found.append((os.path.getmtime(os.path.join(directory, name)), int(m.group(1)), name))
+    if not found:
+        return None
+    _mtime, it, name = max(found, key=lambda f: f[0])  # the first of equal times, as a stable sort's last would not be
+    return it, name
 
 
 def lr_shape(lr=0.001, momentum=0.9):
@@ -165,7 +183,73 @@ def accuracy(it, lr=0.001, momentum=0.9):
 
 
 def backend_is_gpu(cfg):
-    return cfg["gpu"] or os.environ.get("MOCHA_USE_CUDA", "").lower() == "true"
+    """GPUBackend(), or DefaultBackend() when Mocha was loaded with CUDA on (src/Mocha.jl)."""
+    return cfg["gpu"] or (cfg["default_backend"] and fakeruntime.env_on("MOCHA_USE_CUDA"))
+
+
+def using_mocha_lines():
+    """What `using Mocha` prints before its logger is used (src/config.jl; src/native.jl's first line)."""
+    print("Configuring Mocha...")
+    if fakeruntime.env_on("MOCHA_USE_CUDA"):
+        device = re.sub(r"\D", "", os.environ.get("MOCHA_CUDA_DEVICE", "")) or "0"
+        print(f" * CUDA       enabled [DEV={int(device)}] (MOCHA_USE_CUDA environment variable detected)")
+    else:
+        print(" * CUDA       disabled by default")
+    if fakeruntime.env_on("MOCHA_USE_NATIVE_EXT"):
+        print(" * Native Ext enabled (MOCHA_USE_NATIVE_EXT environment variable detected)")
+    else:
+        print(" * Native Ext disabled by default")
+    print("Mocha configured, continue loading module...")
+    if fakeruntime.env_on("MOCHA_USE_NATIVE_EXT"):
+        print("Loading native extension libmochaext.so...")
+    sys.stdout.flush()
+
+
+def construct_net(name, backend, layers, source):
+    """Net(name, backend, layers) (src/net.jl); its data layer reads SOURCE while the layers are set up."""
+    log(f"Constructing net {name} on Mocha.{backend}...")
+    log(f"Topological sorting {layers} layers...")
+    log("Setup layers...")
+    check_source(source)
+    log("Network constructed!")
+
+
+def save_snapshot(snap_dir, it):
+    """Snapshot's enjoy (src/coffee/snapshot.jl): the log line, a warning when the file is there, then JLD writes it
+    in place (a reader may see it half written): a 512-byte user block, the HDF5 signature, then the data (here JSON,
+    not real HDF5)."""
+    name = f"snapshot-{it:06d}.jld"
+    path = os.path.join(snap_dir, name)
+    log(f"Saving snapshot to {name}...")
+    if os.path.isfile(path):
+        log(f"Overwriting {path}...", "warn")
+    with open(path, "wb") as handle:
+        handle.write(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0"))
+        handle.flush()
+        time.sleep(float(os.environ.get("FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS", "0")))  # widen the half-written window
+        handle.write(b"\x89HDF\r\n\x1a\n")
+        handle.write(json.dumps({"fake": True, "iter": it, "note": "FAKE snapshot from tests/fakes/julia/train.py"}).encode())
+
+
+def validation(it, cfg):
+    """ValidationPerformance's enjoy (src/coffee/validation-performance.jl) with AccuracyLayer's line."""
+    log("")
+    log(f"## Performance on Validation Set after {it} iterations")
+    log("---------------------------------------------------------")
+    log(f"  Accuracy (avg over 10000) = {accuracy(it, cfg['lr'], cfg['momentum']):.4f}%")
+    log("---------------------------------------------------------")
+    log("")
+
+
+def coffee_breaks(it, cfg):
+    """check_coffee_break: the breaks in the order cifar10.jl adds them, each when the iteration is a multiple of its
+    interval."""
+    if it % cfg["summary_every"] == 0:
+        log(f" TRAIN iter={it:06d} obj_val={objective(it, cfg['lr'], cfg['momentum']):.8f}")
+    if cfg["snapshot_dir"] and it % cfg["snapshot_every"] == 0:
+        save_snapshot(cfg["snapshot_dir"], it)
+    if it % cfg["validation_every"] == 0:
+        validation(it, cfg)
 
 
 def smoke(text):
@@ -194,35 +278,42 @@ def main(argv):
     cfg = parse_script(text)
     if "using Mocha" not in text or cfg["max_iter"] is None:
         fail(f"{script} does not look like Mocha's cifar10.jl (no 'using Mocha' or max_iter)")
-    if cfg["gpu"] and os.environ.get("MOCHA_USE_CUDA", "").lower() not in ("true", "1", "yes"):
-        fail("UndefVarError: GPUBackend not defined (MOCHA_USE_CUDA is not set)")
+    print(f"FAKE julia (tests/fakes/julia/train.py) emulating Mocha v0.3.1, pid {os.getpid()}", flush=True)
+    using_mocha_lines()
     try:
         mocha = fakeruntime.using_mocha() if fakeruntime.package_dir("Mocha") else ""
-        if backend_is_gpu(cfg):
-            fakeruntime.gpu_backend_init(mocha)
     except fakeruntime.JuliaError as exc:
         fail(str(exc))
-    for key in ("train_source", "test_source"):
-        if cfg[key] is None:
-            fail(f"no HDF5DataLayer {key} in {script}")
-        check_source(cfg[key])
-
+    if fakeruntime.env_on("MOCHA_USE_NATIVE_EXT"):
+        print("Native extension loaded", flush=True)
+    if cfg["gpu"] and not fakeruntime.env_on("MOCHA_USE_CUDA"):
+        fail("UndefVarError: GPUBackend not defined (MOCHA_USE_CUDA is not set)")
     backend = "GPUBackend" if backend_is_gpu(cfg) else "CPUBackend"
-    log(f"FAKE julia (tests/fakes/julia/train.py) emulating Mocha; backend {backend}, pid {os.getpid()}")
-    log(f"Constructing net CIFAR10-train on {backend}...")
+    if backend == "GPUBackend":
+        log("Initializing CuDNN backend...")
+        try:
+            fakeruntime.gpu_backend_init(mocha)
+        except fakeruntime.JuliaError as exc:
+            fail(str(exc))
+        log("CuDNN backend initialized!")
     pace = float(os.environ.get("FAKE_MOCHA_SECONDS_PER_ITER", "0.0002"))
     fail_at = int(os.environ.get("FAKE_MOCHA_FAIL_AT", "0") or 0)
+    for net, key in (("CIFAR10-train", "train_source"), ("CIFAR10-test", "test_source")):
+        if cfg[key] is None:
+            fail(f"no HDF5DataLayer {key} in {script}")
+        construct_net(net, backend, cfg["common_layers"] + 2, cfg[key])
 
+    # init_solve: load_snapshot, then the coffee lounge's setup (Snapshot's init), then the breaks at the start.
     start = 0
     latest = latest_snapshot(cfg["load_from"])
     if latest:
         start = latest[0]
         snap = os.path.join(cfg["load_from"], latest[1])
+        log(f"Loading existing model from {snap}")
         with open(snap, "rb") as handle:
             handle.seek(512)
             if handle.read(8) != b"\x89HDF\r\n\x1a\n":
                 fail(f"{snap} is not a JLD (HDF5) file")  # as Mocha's load_snapshot fails on a truncated file
-        log(f"Loading existing model from {snap}")
     snap_dir = cfg["snapshot_dir"]
     if snap_dir:
         if os.path.isdir(snap_dir):
@@ -230,13 +321,7 @@ def main(argv):
         else:
             log(f"Snapshot directory {snap_dir} does not exist, creating...")
             os.makedirs(snap_dir)
-
-    def on_term(signum, _frame):
-        log(f"Interrupted by signal {signum}", "WARNING")
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    coffee_breaks(start, cfg)
 
     step = math.gcd(math.gcd(cfg["summary_every"], cfg["snapshot_every"]), cfg["validation_every"])
     it = start
@@ -246,30 +331,10 @@ def main(argv):
         it = nxt
         if fail_at and it >= fail_at:
             fail(f"FAKE_MOCHA_FAIL_AT={fail_at} reached")
-        if it % cfg["summary_every"] == 0:
-            log(f"{it:06d} :: TRAIN obj-val = {objective(it, cfg['lr'], cfg['momentum']):.8f}")
-        if snap_dir and it % cfg["snapshot_every"] == 0:
-            name = f"snapshot-{it:06d}.jld"
-            log(f"Saving snapshot to {name}...")
-            # Like JLD: written in place (a reader may see it half written), a 512-byte user block, then the
-            # HDF5 signature, then the data (here JSON, not real HDF5).
-            with open(os.path.join(snap_dir, name), "wb") as handle:
-                handle.write(b"Julia data file (HDF5), version 0.1.3".ljust(512, b"\0"))
-                handle.flush()
-                time.sleep(float(os.environ.get("FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS", "0")))  # widen the half-written window
-                handle.write(b"\x89HDF\r\n\x1a\n")
-                handle.write(json.dumps({"fake": True, "iter": it,
-                                         "note": "FAKE snapshot from tests/fakes/julia/train.py"}).encode())
-            for layer in ("conv1", "conv2", "conv3", "ip1"):
-                log(f"Saving parameters for layer {layer}", "DEBUG")
-        if it % cfg["validation_every"] == 0:
-            log("")
-            log("## Performance on Validation Set")
-            log("---------------------------------------------------------")
-            log(f"  Accuracy (avg over 10000) = {accuracy(it, cfg['lr'], cfg['momentum']):.4f}%")
-            log("---------------------------------------------------------")
-            log("")
-    log(f"Training finished at iteration {it:06d}")
+        coffee_breaks(it, cfg)
+    if backend == "GPUBackend":  # shutdown(backend) at the end of cifar10.jl
+        log("Shutting down CuDNN backend...")
+        log("CuDNN Backend shutdown finished!")
     return 0
 
 

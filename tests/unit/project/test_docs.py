@@ -91,3 +91,48 @@ def test_the_documented_operator_policy_cannot_make_a_role_beyond_its_boundary()
     actions = {a for s in boundary["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
     assert all(s["Condition"] == {"StringEquals": {"s3:ResourceAccount": "ACCOUNT"}} for s in boundary["Statement"])
+def _readme_section(title):
+    text = (REPO / "README.md").read_text()
+    return text.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_settings_table_says_what_settings_yml_ships():
+    """Each row of the README's settings table gives the value settings.yml ships (a row that drifted from the file,
+    as one that said 4 hours while the file said 22, fails here)."""
+    import yaml
+
+    settings = yaml.safe_load((REPO / "settings.yml").read_text())
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", _readme_section("Settings"), re.M)
+    assert len(rows) >= 8
+    for name, value in rows:
+        assert name in settings, f"README's settings table lists {name}, which settings.yml does not set"
+        assert value == str(settings[name]), f"README says {name} is {value}, settings.yml ships {settings[name]}"
+
+
+def test_readme_costs_agree_with_the_run_plan_of_settings_yml():
+    """The Costs section's figures are the run plan's for settings.yml as shipped (within 10%), and Julia's method is
+    the one the plan expects there."""
+    import yaml
+    from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, run_plan
+
+    settings = yaml.safe_load((REPO / "settings.yml").read_text())
+    hourly = aws_gpu.GPU_TYPES[settings["aws_gpu_instance_type"]][1]
+    plan = run_plan.plan({"instance_type": settings["aws_gpu_instance_type"], "max_iter": settings["cifar10_max_iter"],
+                          "julia_version": settings["julia_build_version"], "julia_method": settings["julia_build_method"],
+                          "backend": settings["mocha_backend"], "hourly_price_usd": hourly,
+                          "max_hours": settings["aws_gpu_instance_max_hours"]})
+    costs = " ".join(_readme_section("Costs").split())
+    train_h = run_plan.training_seconds(settings["cifar10_max_iter"], run_plan.DOC_SECONDS_PER_200["cpu"]) / 3600
+    figures = {
+        "the CPU backend's training": ("iterations on the CPU backend take about {} hours", train_h),
+        "the plan's hours": ("adds every phase and a margin: about {} hours", plan["total_hours"]),
+        "the plan's cost": ("and about {} USD on demand", plan["cost_usd"]),
+        "the cost at the instance's life": ("bounds the cost (about {} USD)", plan["cost_at_max_hours_usd"]),
+    }
+    for what, (phrase, want) in figures.items():
+        m = re.search(re.escape(phrase).replace(r"\{\}", r"(\d+)"), costs)
+        assert m, f"README's Costs section no longer says {phrase!r}"
+        assert abs(int(m.group(1)) - want) <= max(1.0, 0.1 * want), f"README gives {m.group(1)} for {what}, the plan {want}"
+    assert f"{settings['aws_gpu_instance_max_hours']}-hour life" in costs
+    method = run_plan.julia_method_expected(settings["julia_build_method"], settings["julia_build_version"])[0]
+    assert method == "binary" and "official, sha256-checked binary" in costs and "no source build" in costs

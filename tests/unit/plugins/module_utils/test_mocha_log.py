@@ -105,3 +105,42 @@ def test_empty_log_progress():
     prog = log_utils.progress(log_utils.parse_mocha_log("julia: starting\n"), 70000)
     assert prog["iteration"] == 0 and prog["eta_s"] is None and prog["it_per_s"] is None
     assert log_utils.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
+
+
+V031_RESUMED = """Configuring Mocha...
+ * CUDA       disabled by default
+ * Native Ext enabled (MOCHA_USE_NATIVE_EXT environment variable detected)
+Mocha configured, continue loading module...
+Loading native extension libmochaext.so...
+Native extension loaded
+[2017-11-22 16:00:00 | info | Mocha]: Constructing net CIFAR10-train on Mocha.CPUBackend...
+[2017-11-22 16:00:01 | info | Mocha]: Loading existing model from /srv/my runs/snapshots/snapshot-050000.jld
+[2017-11-22 16:00:01 | info | Mocha]: Snapshot directory /srv/my runs/snapshots already exists
+[2017-11-22 16:00:02 | info | Mocha]:  TRAIN iter=050000 obj_val=0.79003465
+[2017-11-22 16:00:02 | info | Mocha]: Saving snapshot to snapshot-050000.jld...
+[2017-11-22 16:00:02 | warn | Mocha]: Overwriting /srv/my runs/snapshots/snapshot-050000.jld...
+[2017-11-22 16:00:08 | info | Mocha]:  TRAIN iter=050200 obj_val=0.61519235
+"""
+
+
+@pytest.mark.parametrize(("text", "start", "last"), [
+    (V031_RESUMED, 50000, 50200),
+    (MEMENTO, 0, 49200),  # a summary before any load: trained from where it began, without a snapshot
+    ("Configuring Mocha...\n[2017-11-22 16:00:00 | info | Mocha]: Setup layers...\n", None, 0),  # says neither yet
+    ("22-Nov 15:05:26:INFO:root:Loading existing model from snapshots/snapshot-000400.jld\n"
+     "22-Nov 15:05:33:INFO:root:000600 :: TRAIN obj-val = 0.61519235\n", 400, 600),  # Mocha <= 0.1
+    ("[2017-11-22 16:00:01 | info | Mocha]: Loading existing model from /srv/caffe.hdf5\n", 0, 0),  # not a snapshot
+])
+def test_start_and_last_iteration(text, start, last):
+    assert log_utils.start_iteration(text) == start
+    assert log_utils.last_iteration(text) == last
+
+
+def test_resume_of_v031_keeps_the_whole_path():
+    parsed = log_utils.parse_mocha_log(V031_RESUMED)
+    assert parsed["resumed_from"] == ["/srv/my runs/snapshots/snapshot-050000.jld"]
+    assert [(r["iter"], r["file"]) for r in parsed["resumes"]] == [(50000, "/srv/my runs/snapshots/snapshot-050000.jld")]
+    assert [p["iter"] for p in parsed["train"]] == [50000, 50200]
+    assert parsed["snapshots"] == [{"iter": 50000, "file": "snapshot-050000.jld"}]
+    assert log_utils.seconds_per_interval(parsed["train_all"]) == 6
+    assert parsed["last_t"] - parsed["first_t"] == 8  # from the first Memento line; Config's println lines carry no time

@@ -81,3 +81,24 @@ def test_parse_time(text, hour):
     parsed = run_legs.parse_time(text)
     assert (parsed.hour if parsed else None) == hour
     assert parsed is None or parsed.utcoffset().total_seconds() == 0
+
+
+def test_the_reports_cost_is_the_legs_total_when_they_are_priced():
+    legs = run_legs.summarize([leg(1, "2026-12-01T10:00:00Z", "2026-12-01T10:01:19Z", "finished", hourly=0.526,
+                                   market="on-demand")])
+    out = run_legs.run_cost(legs, 21.0, "0.526")
+    assert out == {"estimated_cost_usd": legs["total_cost_usd"], "hourly_price_usd": 0.526, "cost_basis": "legs",
+                   "instance_hours": legs["total_hours"]}
+    assert out["estimated_cost_usd"] == pytest.approx(79 / 3600 * 0.526, abs=1e-4)
+
+
+@pytest.mark.parametrize(("legs", "wall", "hourly", "want"), [
+    (None, 3600.0, 0.5, (0.5, "training wall time", None)),  # no keeper: the training's time
+    (None, None, 0.5, (None, None, None)),
+    (None, 3600.0, "", (None, None, None)),  # no price known
+    ({"count": 1, "total_hours": 0.5, "total_cost_usd": None}, 3600.0, 0.5, (None, None, 0.5)),  # unpriced legs
+    ({"count": 0, "total_hours": 0.0, "total_cost_usd": None}, 1800.0, 1.0, (0.5, "training wall time", None)),
+])
+def test_the_reports_cost_otherwise(legs, wall, hourly, want):
+    out = run_legs.run_cost(legs, wall, hourly)
+    assert (out["estimated_cost_usd"], out["cost_basis"], out["instance_hours"]) == want
