@@ -21,7 +21,7 @@ import json
 import os
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import system_ca_store
+from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import UNSET, system_ca_store
 
 MARKER = "MOCHA_CLOUD_JSON "
 
@@ -469,12 +469,14 @@ class JuliaRunner:
         self.env = dict((str(k), str(v)) for k, v in (environment or {}).items())
         self.env.setdefault("LC_ALL", "C")
         # Julia 0.6/0.7's libgit2 trusts only its own 2018 cert.pem unless told where the system's store is: every
-        # Pkg call gets the host's CA bundle and directory, unless the caller named them.
-        ca_file, ca_dir = system_ca_store()
+        # Pkg call gets the host's CA bundle, unless the caller named one. Never SSL_CERT_DIR (0.6 prefers it, and
+        # aborts at start when the directory holds a dangling link): not given, and not inherited either.
+        ca_file = system_ca_store()
         if ca_file:
             self.env.setdefault("SSL_CERT_FILE", ca_file)
-        if ca_dir:
-            self.env.setdefault("SSL_CERT_DIR", ca_dir)
+        for name in UNSET:
+            self.env.pop(name, None)
+            os.environ.pop(name, None)
 
     def run(self, args, check_rc=False):
         rc, out, err = self.module.run_command([self.julia] + args, environ_update=self.env, check_rc=False)

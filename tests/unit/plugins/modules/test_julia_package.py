@@ -37,7 +37,7 @@ def test_argv_and_result_with_run_command_mocked(tmp_path):
                                                             "branch": "", "url": "", "rev_head": ""}}), ""),
     ]
     with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc, \
-            mock.patch.object(jp, "system_ca_store", return_value=("/etc/ca.crt", "/etc/ca")):
+            mock.patch.object(jp, "system_ca_store", return_value="/etc/ca.crt"):
         res = run_module(julia_package.main, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
                                          "environment": {"JULIA_PKGDIR": "/d"}})
     assert res["changed"] is True and res["action"] == "add"
@@ -48,9 +48,8 @@ def test_argv_and_result_with_run_command_mocked(tmp_path):
     assert calls[1].args[0][4].rstrip().endswith('_mc_report(String["JLD"], "")')
     action_code = calls[2].args[0][4]
     assert '_mc_init()\nPkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
-    for c in calls:  # every call trusts the system's CA store (Julia 0.6's libgit2 would use its 2018 cert.pem)
-        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C", "SSL_CERT_FILE": "/etc/ca.crt",
-                                              "SSL_CERT_DIR": "/etc/ca"}
+    for c in calls:  # every call trusts the system's CA bundle (Julia 0.6's libgit2 would use its 2018 cert.pem)
+        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C", "SSL_CERT_FILE": "/etc/ca.crt"}
 
 
 @pytest.mark.parametrize(
@@ -151,6 +150,23 @@ def test_check_real_repeat_check(version, tmp_path, upstream):
     else:
         assert any('Pkg.add(Pkg.PackageSpec(name="Mocha", url="file://' in c for c in codes)
         assert any('Pkg.rm(Pkg.PackageSpec(name="Mocha"))' in c for c in codes)
+
+
+def test_julia_06_never_sees_ssl_cert_dir(tmp_path, upstream, monkeypatch):
+    """Julia 0.6 takes SSL_CERT_DIR before SSL_CERT_FILE and aborts at start when the directory holds a dangling link
+    (JuliaLang/julia#20439): the module gives Julia the CA bundle file only, and drops an SSL_CERT_DIR it inherits or
+    is handed."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "gone.pem").symlink_to(tmp_path / "no-such-ca.pem")
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    bundle = tmp_path / "ca.crt"
+    bundle.write_text("FAKE system CA bundle\n")
+    args = mocha_args(tmp_path, upstream, "0.6.4")
+    args["environment"].update(SSL_CERT_FILE=str(bundle), SSL_CERT_DIR=str(certs))
+    res = run_module(julia_package.main, args)
+    assert res.get("failed") is not True, res.get("msg")
+    assert (res["changed"], res["version"]) == (True, "0.3.1")
 
 
 def test_version_change_moves_the_checkout(tmp_path, upstream):
