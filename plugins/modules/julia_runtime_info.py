@@ -16,7 +16,7 @@ description:
     GLIBCXX version each copy provides and, when the bundled one is older, returns C(LD_PRELOAD) of the system's.
   - Julia 0.6's libgit2 verifies TLS with its own 2018 C(share/julia/cert.pem) unless C(SSL_CERT_FILE) or
     C(SSL_CERT_DIR) is set; the module returns the host's CA bundle for C(SSL_CERT_FILE). C(SSL_CERT_DIR) is never
-    returned: Julia 0.6 prefers it, and aborts at start when the directory holds a dangling symlink
+    returned, since Julia 0.6 prefers it and aborts at start when the directory holds a dangling symlink
     (JuliaLang/julia#20439, fixed in 0.7).
   - Changes nothing.
 author:
