@@ -272,7 +272,7 @@ def clean_up(keep, work, containers, moto, data_proc=None, imds_server=None):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None):
+def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None, pkg_seconds=""):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
@@ -299,14 +299,14 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None)
         "cifar10_validation_interval": max(1, max_iter // 2),
         "cifar10_summary_interval": max(1, max_iter // 4),
         "cifar10_poll_interval": 2,
-        # The FAKE julia takes its time where the real one does (the METADATA clone, adding a package, Pkg.test),
-        # long enough for the Pkg jobs to be polled more than once.
-        "mocha_julia_environment": {"FAKE_JULIA_PKG_SECONDS": "init=6,add=3,test=5"},
         "mocha_pkg_poll_interval_s": 2,
         "cifar10_artifacts_dir": str(work / "artifacts"),
         # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
         "cifar10_state_keeper_interval": 2,
     }
+    if pkg_seconds:
+        # The FAKE julia takes its time where the real one does (the METADATA clone, adding a package, Pkg.test).
+        extra["mocha_julia_environment"] = {"FAKE_JULIA_PKG_SECONDS": pkg_seconds}
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
@@ -425,7 +425,8 @@ def main():
         gcc = install_gcc(container, env)
         first_boot(container, env, work)
         inventory = write_inventory(work, container)
-        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint)
+        # long enough for each Pkg job to be polled more than once
+        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pkg_seconds="init=4,add=3,test=4")
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
         times = []
