@@ -15,6 +15,8 @@ from ansible_collections.mocha.cloud.plugins.module_utils.run_plan import (
     measured_key,
     measured_phases,
     plan,
+)
+from ansible_collections.mocha.cloud.plugins.module_utils.run_plan import (
     record_measured as _record_measured,
 )
 

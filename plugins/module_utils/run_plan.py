@@ -124,7 +124,8 @@ def plan(settings):
     provider (aws|onprem), instance_type, count (instances, for the cost), vcpus, hourly_price_usd, max_hours,
     julia_version, julia_method,
     julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}, the
-    user's figures), measured (measured_figures' answer), margin, queues (a sweep: per host, the runs it trains one after another, each {name, max_iter, backend};
+    user's figures), measured (measured_figures' answer), margin, queues (a sweep: per host, the runs it trains one
+    after another, each {name, max_iter, backend};
     the host with the most training is planned, since every instance lives until the last queue ends).
     Returns phases (each with its figure's source), the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
     """

@@ -19,5 +19,5 @@ for path in sys.argv[1:]:
                 digest.update(block)
     except OSError:
         continue
-    files.append({"path": path, "checksum": digest.hexdigest(), "mode": "%04o" % stat.S_IMODE(info.st_mode)})
+    files.append({"path": path, "checksum": digest.hexdigest(), "mode": f"{stat.S_IMODE(info.st_mode):04o}"})
 print(json.dumps({"files": files}))

@@ -71,7 +71,7 @@ def test_every_figure_says_where_it_comes_from():
     by = {ph["phase"]: ph for ph in p["phases"]}
     assert "Mocha's documentation" in by["train"]["source"]
     assert "METADATA.jl#5128" in by["mocha"]["source"]
-    assert all(f"[{ph['source']}]" in line for ph, line in zip(p["phases"], p["lines"][1:]))
+    assert all(f"[{ph['source']}]" in line for ph, line in zip(p["phases"], p["lines"][1:], strict=False))
 
 
 def test_the_pkg_phase_covers_the_metadata_clone():

@@ -232,3 +232,78 @@ def test_build_runs_deps_build_jl(tmp_path, upstream):
     assert res["changed"] is True
     lib = tmp_path / "pkgdir" / "v0.6" / "Mocha" / "deps" / "libmochaext.so"
     assert lib.is_file() and lib.read_bytes()[:4] == b"\x7fELF"
+
+
+# ---------------------------------------------------------------------------------------------
+# program_file: the long Pkg steps written for a supervisor, run detached, then read back
+# ---------------------------------------------------------------------------------------------
+def run_pending(res):
+    """Run what the module wrote the way jobctl does: source the environment file, then the command."""
+    assert res["pending"] is True and res["argv"][-1].endswith("program.jl") and res["env_file"].endswith(".env")
+    script = f'set -a; . {res["env_file"]}; set +a; exec "$@"'
+    return subprocess.run(["sh", "-c", script, "sh"] + res["argv"], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("version", ["0.6.4", "1.10.4"])
+def test_program_file_writes_the_change_for_a_supervisor_and_a_second_call_reads_it(version, tmp_path, upstream):
+    args = mocha_args(tmp_path, upstream, version, program_file=str(tmp_path / "jobs" / "add-Mocha" / "program.jl"))
+    plan = run_module(julia_package.main, args)
+    assert (plan["changed"], plan["action"], plan["version"]) == (True, "add", "")
+    assert not (tmp_path / "pkgdir" / "v0.6" / "Mocha").exists()  # written, not run
+    env = (tmp_path / "jobs" / "add-Mocha" / "program.jl.env").read_text()
+    assert "export SSL_CERT_FILE=" in env and "unset SSL_CERT_DIR" in env and "export LC_ALL='C'" in env
+    ran = run_pending(plan)
+    assert ran.returncode == 0, ran.stderr
+    assert jp.MARKER in ran.stdout  # the program ends with its report, as a direct run does
+    done = run_module(julia_package.main, {k: v for k, v in args.items() if k != "program_file"})
+    assert (done["changed"], done["action"], done["version"]) == (False, "none", "0.3.1")
+    again = run_module(julia_package.main, args)  # nothing to do: nothing written, nothing pending
+    assert again["pending"] is False and again["changed"] is False
+
+
+def test_program_file_with_test_fails_in_the_job_when_the_tests_fail(tmp_path, upstream):
+    args = mocha_args(tmp_path, upstream, "0.6.4")
+    run_module(julia_package.main, args)
+    args["environment"]["FAKE_JULIA_FAIL_ONCE"] = "test"
+    plan = run_module(julia_package.main, dict(args, test=True, program_file=str(tmp_path / "jobs" / "test" / "program.jl")))
+    assert plan["pending"] is True and plan["changed"] is False
+    failed = run_pending(plan)
+    assert failed.returncode == 1 and "Mocha had test errors" in failed.stderr
+    assert run_pending(plan).returncode == 0  # failing once only, as the fake was told
+
+
+def test_state_initialized_is_pkg_init_on_julia_06_and_nothing_on_1x(tmp_path):
+    legacy = {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path, "0.6.4")}
+    check = run_module(julia_package.main, dict(legacy, _ansible_check_mode=True))
+    assert (check["changed"], check["action"]) == (True, "init")
+    plan = run_module(julia_package.main, dict(legacy, program_file=str(tmp_path / "jobs" / "init" / "program.jl")))
+    assert plan["pending"] is True and "_mc_init()" in (tmp_path / "jobs" / "init" / "program.jl").read_text()
+    assert not (tmp_path / "pkgdir" / "v0.6" / "METADATA").exists()
+    assert run_pending(plan).returncode == 0
+    assert (tmp_path / "pkgdir" / "v0.6" / "METADATA").is_dir()
+    assert run_module(julia_package.main, legacy)["changed"] is False
+    direct = {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path / "b", "0.6.4")}
+    assert run_module(julia_package.main, direct)["action"] == "init"  # without program_file it runs at once
+    assert (tmp_path / "b" / "pkgdir" / "v0.6" / "METADATA").is_dir()
+    pkg3 = run_module(julia_package.main, {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path, "1.10.4")})
+    assert (pkg3["changed"], pkg3["action"]) == (False, "none")
+
+
+def test_state_initialized_takes_no_package():
+    with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
+        res = run_module(julia_package.main, {"state": "initialized", "name": "Mocha"})
+    assert res["failed"] and "state=initialized takes no name" in res["msg"]
+    rc.assert_not_called()
+    with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
+        res = run_module(julia_package.main, {"state": "present"})
+    assert res["failed"] and "name" in res["msg"]
+    rc.assert_not_called()
+
+
+def test_env_file_text_quotes_what_a_shell_would_expand():
+    text = jp.env_file_text({"A": "it's $HOME `x`", "B": "two\nlines"}, unset=("SSL_CERT_DIR",))
+    out = subprocess.run(["sh", "-c", f'{text}\nprintf "%s|%s|%s" "$A" "$B" "${{SSL_CERT_DIR-unset}}"'],
+                         env={"SSL_CERT_DIR": "/etc/ssl/certs", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert out.stdout == "it's $HOME `x`|two\nlines|unset"
+    with pytest.raises(jp.JuliaPkgError):
+        jp.env_file_text({"BAD NAME": "x"})
