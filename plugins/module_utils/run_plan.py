@@ -48,7 +48,7 @@ PHASES = (
     ("hdf5", "HDF5 packages", 180, "all", "allowance: a handful of apt packages"),
     ("mocha", "Pkg: METADATA clone, HDF5, JLD, Mocha and their builds, native extension or kernels, Pkg.test", 3000,
      "all", "METADATA.jl#5128: Pkg.init's METADATA clone takes 12-25 minutes (25 taken); allowances: adding and "
-             "building the packages 10 minutes, Pkg.test(\"Mocha\") 15 minutes"),
+     "building the packages 10 minutes, Pkg.test(\"Mocha\") 15 minutes"),
     ("data", "CIFAR-10 download (170 MB) and conversion to HDF5", 300, "all",
      "allowance: 170 MB from cs.toronto.edu and a conversion that takes seconds (benchmarks/cifar10_convert.py)"),
     ("results", "results home, learning curve, report", 120, "all", "allowance: a log, a snapshot and a plot"),
