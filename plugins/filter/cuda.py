@@ -7,12 +7,13 @@
 Thin wrappers over the pure functions in ``plugins/module_utils/cuda_matrix.py``.
 
 Each filter is documented in its own file beside this one (plugins/filter/<filter name>.yml), which
-ansible-doc reads: cuda_decide, cuda_os_repo.
+ansible-doc reads: cuda_decide, cuda_os_repo, cuda_headers_metapackages.
 """
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mocha.cloud.plugins.module_utils.cuda_matrix import (
     decide,
+    headers_metapackages,
     os_repo,
 )
 
@@ -31,4 +32,5 @@ class FilterModule:
         return {
             "cuda_decide": cuda_decide,
             "cuda_os_repo": os_repo,
+            "cuda_headers_metapackages": headers_metapackages,
         }

@@ -4,9 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """files_to_write: which of the files a role manages differ on the host from what it would write.
 
-The roles render their small files on the controller, read the checksums and modes of all of them with one
-ansible.builtin.find (get_checksum), and write only those this filter returns: on a host that is already
-right that is one round trip instead of a stat and a file call per template. Documented in
+The roles render their small files on the controller, read the checksums and modes of all of them with one probe
+(mocha.cloud.common's files/files_probe.py, the shape of ansible.builtin.find's answer with get_checksum), and write
+only those this filter returns: on a host that is already right that is one round trip instead of a stat and a file
+call per template. Documented in
 files_to_write.yml beside this file.
 """
 
@@ -26,7 +27,8 @@ def _mode(value):
 def files_to_write(wanted, found):
     """The entries of ``wanted`` ({dest, content, mode}) whose file is missing, differs in content or in mode.
 
-    ``found`` is the ``files`` list of ansible.builtin.find run with get_checksum (path, checksum, mode).
+    ``found`` is the ``files`` list of the probe (or of ansible.builtin.find run with get_checksum): path, checksum
+    (sha1), mode.
     """
     if not isinstance(wanted, list) or not isinstance(found, list):
         raise AnsibleFilterError("files_to_write: expects a list of {dest, content, mode} and find's files list")

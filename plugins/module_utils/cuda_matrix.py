@@ -581,3 +581,34 @@ def _branch_for(cuda, gpus, preferred):
         if ok(branch):
             return branch
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel headers that follow kernel upgrades (DKMS)
+# ---------------------------------------------------------------------------------------------
+KERNEL_VERSION_IN_NAME = re.compile(r"\d+\.\d+(\.\d+)?-\d+")
+
+
+def headers_metapackages(lines):
+    """The headers metapackages that follow the kernel metapackages installed (``dpkg-query -W -f='${Package}
+    ${db:Status-Status}\\n' 'linux-image-*'`` lines): linux-image-aws -> linux-headers-aws, linux-image-generic-hwe-24.04
+    -> linux-headers-generic-hwe-24.04, Debian's linux-image-cloud-amd64 -> linux-headers-cloud-amd64.
+
+    A kernel upgrade (unattended-upgrades installs one from the security pocket) moves the image metapackage to a new
+    kernel; with the twin headers metapackage installed, that kernel's headers come with it, and DKMS's kernel and
+    headers hooks build the NVIDIA module for it before any reboot. Versioned packages (linux-image-6.8.0-1015-aws),
+    unsigned images and linux-image-extra-* (no headers twin) are not metapackages of this kind.
+    """
+    out = []
+    for line in lines or []:
+        fields = str(line).split()
+        if len(fields) != 2 or fields[1] != "installed" or not fields[0].startswith("linux-image-"):
+            continue
+        flavour = fields[0][len("linux-image-"):]
+        if (not flavour or KERNEL_VERSION_IN_NAME.search(flavour) or flavour[0].isdigit()
+                or flavour.startswith(("unsigned-", "extra-", "uc-"))):
+            continue
+        name = "linux-headers-" + flavour
+        if name not in out:
+            out.append(name)
+    return out

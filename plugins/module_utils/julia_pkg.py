@@ -21,7 +21,7 @@ import json
 import os
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import system_ca_store
+from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import UNSET, system_ca_store
 
 MARKER = "MOCHA_CLOUD_JSON "
 
@@ -242,8 +242,8 @@ function _mc_report(names, rev)
             push!(parts, _mc_pkgjson(name, string(inst[name]), Pkg.dir(name), rev))
         end
     end
-    println(_MC_MARKER, "{\"julia\":", _mc_q(string(VERSION)), ",\"generation\":\"legacy\",\"packages\":{",
-            join(parts, ","), "}}")
+    println(_MC_MARKER, "{\"julia\":", _mc_q(string(VERSION)), ",\"generation\":\"legacy\",\"initialized\":",
+            _mc_ready() ? "true" : "false", ",\"packages\":{", join(parts, ","), "}}")
 end
 '''
 
@@ -276,8 +276,8 @@ function _mc_report(names, rev)
             end
         end
     end
-    println(_MC_MARKER, "{\"julia\":", _mc_q(string(VERSION)), ",\"generation\":\"pkg3\",\"packages\":{",
-            join(parts, ","), "}}")
+    println(_MC_MARKER, "{\"julia\":", _mc_q(string(VERSION)), ",\"generation\":\"pkg3\",\"initialized\":true,",
+            "\"packages\":{", join(parts, ","), "}}")
 end
 '''
 
@@ -349,6 +349,17 @@ def add_statements(generation, name, version=None, url=None, rev=None):
     raise JuliaPkgError(f"unknown package manager generation {generation!r}")
 
 
+def init_statements(generation):
+    """Statements that initialize the package directory: Pkg.init() (a METADATA.jl clone) on the old package manager,
+    nothing on the new one (its registry comes with the first add)."""
+    return ["_mc_init()"] if generation == LEGACY else []
+
+
+def is_initialized(report):
+    """Whether a parsed report says the package directory is ready (legacy: METADATA is there)."""
+    return bool(report.get("initialized", True))
+
+
 def rm_statements(generation, name):
     validate_name(name)
     if generation == LEGACY:
@@ -378,6 +389,18 @@ def build_program(generation, statements, report_names=None, report_rev="", repo
     lines.extend(statements)
     if report:
         lines.append(report_call(report_names, report_rev))
+    return "\n".join(lines) + "\n"
+
+
+def env_file_text(environment, unset=()):
+    """A shell file of ``export NAME='value'`` lines (and ``unset`` lines) for a Julia run started by a supervisor."""
+    lines = ["# The environment of one Julia package manager run (mocha.cloud.julia_package, program_file)."]
+    for name in sorted(environment):
+        if not re.match(r"\A[A-Za-z_][A-Za-z0-9_]*\Z", str(name)):
+            raise JuliaPkgError(f"invalid environment variable name {name!r}")
+        value = str(environment[name]).replace("'", "'\\''")
+        lines.append(f"export {name}='{value}'")
+    lines.extend(f"unset {name}" for name in unset)
     return "\n".join(lines) + "\n"
 
 
@@ -469,12 +492,14 @@ class JuliaRunner:
         self.env = dict((str(k), str(v)) for k, v in (environment or {}).items())
         self.env.setdefault("LC_ALL", "C")
         # Julia 0.6/0.7's libgit2 trusts only its own 2018 cert.pem unless told where the system's store is: every
-        # Pkg call gets the host's CA bundle and directory, unless the caller named them.
-        ca_file, ca_dir = system_ca_store()
+        # Pkg call gets the host's CA bundle, unless the caller named one. Never SSL_CERT_DIR (0.6 prefers it, and
+        # aborts at start when the directory holds a dangling link): not given, and not inherited either.
+        ca_file = system_ca_store()
         if ca_file:
             self.env.setdefault("SSL_CERT_FILE", ca_file)
-        if ca_dir:
-            self.env.setdefault("SSL_CERT_DIR", ca_dir)
+        for name in UNSET:
+            self.env.pop(name, None)
+            os.environ.pop(name, None)
 
     def run(self, args, check_rc=False):
         rc, out, err = self.module.run_command([self.julia] + args, environ_update=self.env, check_rc=False)

@@ -11,7 +11,11 @@ is older than the one the library was linked against. The fix is to load the sys
 (``LD_PRELOAD``) for Julia's processes, and only when the bundled one is older.
 
 Julia 0.6's libgit2 verifies TLS against ``share/julia/cert.pem`` of its own tree (2018) unless ``SSL_CERT_FILE``
-or ``SSL_CERT_DIR`` name the system's store; :func:`system_ca_store` finds that store.
+or ``SSL_CERT_DIR`` name the system's store; :func:`system_ca_store` finds the store's bundle file. Only
+``SSL_CERT_FILE`` is ever given to Julia: 0.6's LibGit2 takes ``SSL_CERT_DIR`` in preference to it, and a certificate
+directory holding one dangling symlink makes Julia abort at start ("error initializing LibGit2 module",
+JuliaLang/julia#20439, fixed only in 0.7 by the LibGit2 0.26 update, #22614). :data:`UNSET` names the variables a
+Julia process must not inherit.
 
 Text and bytes in, plain values out: unit-tested on real files and captures.
 """
@@ -29,7 +33,8 @@ CA_FILES = (
     "/etc/ssl/ca-bundle.pem",                      # SUSE
     "/etc/ssl/cert.pem",                           # Alpine
 )
-CA_DIRS = ("/etc/ssl/certs", "/etc/pki/tls/certs")
+# Never set for Julia, and removed from what a Julia process inherits (see the module's docstring).
+UNSET = ("SSL_CERT_DIR",)
 
 
 def glibcxx_versions(data):
@@ -92,8 +97,6 @@ def decide_preload(bundled_path, bundled_versions, system_path, system_versions)
                 f"({version_text(s)}): nothing to preload")
 
 
-def system_ca_store(exists=os.path.isfile, isdir=os.path.isdir):
-    """(CA bundle file, CA directory) of this host; '' for what is not there."""
-    ca_file = next((p for p in CA_FILES if exists(p)), "")
-    ca_dir = next((d for d in CA_DIRS if isdir(d)), "")
-    return ca_file, ca_dir
+def system_ca_store(exists=os.path.isfile):
+    """The CA bundle file of this host ('' when there is none): the one trust store Julia's processes are given."""
+    return next((p for p in CA_FILES if exists(p)), "")

@@ -7,16 +7,22 @@
 Checked before anything is created, against the life of the instance (aws_gpu_instance_max_hours): a run that cannot
 finish before the instance terminates itself is refused with the figures and the setting to raise.
 
-The figures are published ones, not guesses made here:
+Every figure carries its source, shown beside it in the plan:
 - training: Mocha's documentation gives about 150-160 s per 200 iterations of the CIFAR-10 network on its CPU backend
   (70,000 iterations: about 15 h) and 5-6 s on a 2016 GPU (the tutorial saw about 3 s on a K80). The plan takes the
   slower end of each. ``mocha_backend: auto`` falls back to the CPU backend whenever the GPU cannot be used (the compat
   library's self-test or the Julia smoke test fails), so auto is planned at the CPU figure, with the GPU figure shown.
 - Julia: the official binary installs in minutes; a source build of Julia before 1.3 builds LLVM and every dependency
   (about 4 CPU-hours), 1.x with BinaryBuilder about 1.5 CPU-hours, divided by the build jobs.
-- the rest (boot, driver check, HDF5, Pkg with METADATA and Mocha's tests, download and conversion, results) are
-  fixed allowances, listed in PHASES.
-A margin (default 15%) is added before comparing with the instance's life. Pure functions, unit-tested.
+- Pkg: Julia 0.6's Pkg.init() clones METADATA.jl (about 130 MB, 27,000 files), reported to take 12-25 minutes
+  (METADATA.jl#5128); adding HDF5, JLD and Mocha builds their dependencies; Pkg.test("Mocha") runs its whole suite.
+- the rest (boot and a first boot's package runs, driver check, HDF5, download and conversion, results) are
+  allowances, listed with their reasons in PHASES.
+Measured figures replace them (:func:`measured_figures`): the seconds per 200 iterations of an earlier run on the same
+instance type and backend (its metrics.json), and how long the long jobs of an earlier configure took (the Julia
+source build, the Pkg jobs: :func:`measured_phases`). A figure given in the settings (mocha_cloud_seconds_per_200)
+wins over both. A margin (default 15%) is added before comparing with the instance's life. Pure functions,
+unit-tested.
 """
 
 import math
@@ -25,20 +31,33 @@ import re
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
 
 DOC_SECONDS_PER_200 = {"gpu": 6.0, "cpu": 160.0}
+DOC_SECONDS_PER_200_SOURCE = {
+    "gpu": "Mocha's documentation: 5-6 s per 200 iterations on a 2016 GPU (the tutorial's K80: about 3 s)",
+    "cpu": "Mocha's documentation: 150-160 s per 200 iterations on the CPU backend (70,000 iterations: about 15 h)",
+}
 # Validation every 1,000 iterations runs 10,000 test images forward (100 batches, about a third of a training step
 # each): about 3% on top of training. Snapshots are small.
 VALIDATION_OVERHEAD = 0.05
 MARGIN = 0.15
 
-# Fixed allowances in seconds, in journey order; (key, label, seconds, where).
+# Fixed figures in seconds, in journey order; (key, label, seconds, where, source).
 PHASES = (
-    ("boot", "launch, boot and cloud-init", 300, "aws"),
-    ("cuda", "NVIDIA driver and CUDA check (installed on the Deep Learning AMI)", 120, "all"),
-    ("hdf5", "HDF5 packages", 180, "all"),
-    ("mocha", "Pkg: METADATA, HDF5, JLD, Mocha, native extension or kernels, Pkg.test", 2400, "all"),
-    ("data", "CIFAR-10 download (170 MB) and conversion to HDF5", 300, "all"),
-    ("results", "results home, learning curve, report", 120, "all"),
+    ("boot", "launch, boot, cloud-init, a first boot's apt-daily/unattended-upgrades", 600, "aws",
+     "allowance: boot and cloud-init take a few minutes; Ubuntu's apt-daily and unattended-upgrades then hold the "
+     "dpkg lock for minutes, which the package steps wait for"),
+    ("cuda", "NVIDIA driver and CUDA check (installed on the Deep Learning AMI)", 120, "all",
+     "allowance: nvidia-smi, nvcc and the self-test's compile and run; no install on the Deep Learning AMI"),
+    ("hdf5", "HDF5 packages", 180, "all", "allowance: a handful of apt packages"),
+    ("mocha", "Pkg: METADATA clone, HDF5, JLD, Mocha and their builds, native extension or kernels, Pkg.test", 3000,
+     "all", "METADATA.jl#5128: Pkg.init's METADATA clone takes 12-25 minutes (25 taken); allowances: adding and "
+     "building the packages 10 minutes, Pkg.test(\"Mocha\") 15 minutes"),
+    ("data", "CIFAR-10 download (170 MB) and conversion to HDF5", 300, "all",
+     "allowance: 170 MB from cs.toronto.edu and a conversion that takes seconds (benchmarks/cifar10_convert.py)"),
+    ("results", "results home, learning curve, report", 120, "all", "allowance: a log, a snapshot and a plot"),
 )
+JULIA_BINARY_SOURCE = "allowance: the official tarball (about 90 MB), checked and unpacked"
+JULIA_SOURCE_SOURCE = ("allowance: a source build of Julia before 1.3 builds LLVM and every dependency, about 4 CPU-hours "
+                       "(1.x with BinaryBuilder about 1.5), divided by make -j")
 JULIA_BINARY_SECONDS = 180
 # CPU-seconds of a Julia source build (make -j N divides them).
 JULIA_SOURCE_CPU_SECONDS = {"old": 4 * 3600, "bb": int(1.5 * 3600), "no-bb": 6 * 3600}
@@ -130,17 +149,24 @@ def plan(settings):
 
     provider (aws|onprem), instance_type, count (instances, for the cost), vcpus, hourly_price_usd, max_hours,
     julia_version, julia_method,
-    julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}),
-    margin, queues (a sweep: per host, the runs it trains one after another, each {name, max_iter, backend};
+    julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}, the
+    user's figures), measured (measured_figures' answer), margin, queues (a sweep: per host, the runs it trains one
+    after another, each {name, max_iter, backend};
     the host with the most training is planned, since every instance lives until the last queue ends).
-    Returns phases, the backend planned, totals in seconds and hours, the cost, and whether it fits the instance life.
-    With ``fallback_types`` (names or {instance_type, hourly_price_usd}) see plan_candidates.
+    Returns phases (each with its figure's source), the backend planned, totals in seconds and hours, the cost, and
+    whether it fits the instance life. With ``fallback_types`` (names or {instance_type, hourly_price_usd}) see
+    plan_candidates.
     """
     if settings.get("fallback_types"):
         return plan_candidates(settings)
     provider = settings.get("provider") or "aws"
     backend = settings.get("backend") or "auto"
-    per200 = dict(DOC_SECONDS_PER_200, **{k: float(v) for k, v in (settings.get("seconds_per_200") or {}).items()})
+    measured = settings.get("measured") or {}
+    per200, per200_source = dict(DOC_SECONDS_PER_200), dict(DOC_SECONDS_PER_200_SOURCE)
+    for b, figure in (measured.get("seconds_per_200") or {}).items():
+        per200[b], per200_source[b] = float(figure["seconds"]), figure["source"]
+    for b, value in (settings.get("seconds_per_200") or {}).items():
+        per200[b], per200_source[b] = float(value), "the setting mocha_cloud_seconds_per_200"
     margin = float(settings.get("margin", MARGIN))
     iters = int(settings["max_iter"])
     vcpus = settings.get("vcpus") or vcpus_of(settings.get("instance_type", "")) or 4
@@ -150,13 +176,18 @@ def plan(settings):
     planned_backend = "gpu" if backend == "gpu" else "cpu"
 
     phases = []
-    for key, label, seconds, where in PHASES:
+    for key, label, seconds, where, source in PHASES:
         if where == "all" or where == provider:
-            phases.append({"phase": key, "what": label, "seconds": seconds})
+            phases.append({"phase": key, "what": label, "seconds": seconds, "source": source})
     phases.insert(3 if provider == "aws" else 2, {
         "phase": "julia", "seconds": julia_seconds(method, settings.get("julia_version"), jobs, settings.get("use_binarybuilder", True)),
         "what": f"Julia {settings.get('julia_version', '')} {'official binary' if method == 'binary' else f'source build, make -j {jobs}'} ({method_why})",
+        "source": JULIA_BINARY_SOURCE if method == "binary" else JULIA_SOURCE_SOURCE,
     })
+    for phase in phases:
+        figure = (measured.get("phases") or {}).get(phase["phase"])
+        if figure and (phase["phase"] != "julia" or figure.get("method") == method):
+            phase.update(seconds=int(math.ceil(float(figure["seconds"]))), source=figure["source"])
     runs, queue_index, queue_count = _longest_queue(settings.get("queues"), iters, backend, per200)
     train = {"gpu": 0, "cpu": 0}
     planned_train = 0
@@ -174,6 +205,7 @@ def plan(settings):
             "what": f"{label}{int(run['max_iter'])} iterations on the {run_planned.upper()} backend at "
                     f"{per200[run_planned]:g} s per 200"
                     + (" (auto may fall back to the CPU backend: planned at its figure)" if run_backend == "auto" else ""),
+            "source": per200_source[run_planned],
         })
         phases.append(dict(results, what=f"{label}{results['what']}") if len(runs) > 1 else results)
     total = sum(p["seconds"] for p in phases)
@@ -227,7 +259,7 @@ def lines(p):
         out.append("  types    " + ", ".join(f"{c['instance_type']} ({c['total_hours']} h, {price})" for c, price in priced)
                    + f": planned for the slowest, {p['instance_type']}{dearest}{unpriced}")
     for ph in p["phases"]:
-        out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}")
+        out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}  [{ph['source']}]")
     out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"
                f" (on the GPU backend: {p['gpu_total_hours']} h; on the CPU backend: {p['cpu_total_hours']} h)")
     if p["hourly_price_usd"] is not None:
@@ -240,4 +272,66 @@ def lines(p):
                    + ("the plan fits" if p["fits"] else
                       f"TOO SHORT: the plan needs {p['total_hours']} h. Raise aws_gpu_instance_max_hours to at least "
                       f"{p['hours_needed']}, lower cifar10_max_iter, or use mocha_backend: gpu if the GPU backend works for you"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Measured figures
+# ---------------------------------------------------------------------------------------------
+def measured_key(instance_type, host=""):
+    """What measured figures are kept under: the EC2 instance type, else (on-prem) the host."""
+    return str(instance_type or "") or (f"host:{host}" if host else "")
+
+
+def measured_phases(job_times, julia_method=""):
+    """{phase: seconds} from the long jobs a configure ran (common_job_times: job name -> seconds of a job that
+    finished): the Julia source build (job julia-build), and the Pkg phase, only when it ran in full (its METADATA
+    clone, job mocha-pkg-init, ran: a part would understate it) as the sum of the mocha-pkg-* jobs."""
+    times = {str(k): float(v) for k, v in (job_times or {}).items() if v is not None}
+    phases = {}
+    if "julia-build" in times:
+        phases["julia"] = {"seconds": times["julia-build"], "method": julia_method or "source"}
+    if "mocha-pkg-init" in times:
+        phases["mocha"] = {"seconds": sum(v for k, v in times.items() if k.startswith("mocha-pkg-"))}
+    return phases
+
+
+def measured_figures(key, metrics=None, records=None):
+    """The measured figures for the plan of one instance type (or on-prem host) KEY, each with its source.
+
+    metrics: the metrics.json of earlier runs (any hosts; those with this instance type, or on this on-prem host,
+    count): per backend, the seconds per 200 iterations of the run with the most iterations. records: the measured
+    phases kept on the controller ({key: {phase: {seconds, at, host, ...}}}, written after a configure).
+    """
+    out = {"seconds_per_200": {}, "phases": {}}
+    best = {}
+    for m in metrics or []:
+        if not isinstance(m, dict) or not key:
+            continue
+        mine = (m.get("instance_type") == key) or (key.startswith("host:") and f"host:{m.get('host')}" == key)
+        spi = m.get("seconds_per_200_iterations")
+        if not mine or not isinstance(spi, (int, float)) or spi <= 0 or m.get("backend") not in ("gpu", "cpu"):
+            continue
+        iters = int(m.get("iterations") or 0)
+        if iters > best.get(m["backend"], (0, None))[0]:
+            best[m["backend"]] = (iters, m)
+    for b, (iters, m) in best.items():
+        out["seconds_per_200"][b] = {
+            "seconds": float(m["seconds_per_200_iterations"]),
+            "source": f"measured: run {m.get('run_id', '?')} on {m.get('host', '?')} ({key}), {iters} iterations",
+        }
+    for phase, rec in ((records or {}).get(key) or {}).items():
+        if isinstance(rec, dict) and isinstance(rec.get("seconds"), (int, float)):
+            out["phases"][phase] = dict(rec, source=f"measured: {rec.get('host', '?')} ({key}) on {rec.get('at', '?')}")
+    return out
+
+
+def record_measured(records, key, host, phases, at):
+    """The measured records with this configure's phases (measured_phases) put in for KEY; others kept."""
+    out = {k: dict(v) for k, v in (records or {}).items() if isinstance(v, dict)}
+    if not key or not phases:
+        return out
+    mine = out.setdefault(key, {})
+    for phase, figure in phases.items():
+        mine[phase] = dict(figure, seconds=round(float(figure["seconds"]), 1), host=host, at=at)
     return out

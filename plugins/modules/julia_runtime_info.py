@@ -15,7 +15,9 @@ description:
     through it (cuDNN) fail inside Julia with C(version `GLIBCXX_3.4.N' not found). This module compares the newest
     GLIBCXX version each copy provides and, when the bundled one is older, returns C(LD_PRELOAD) of the system's.
   - Julia 0.6's libgit2 verifies TLS with its own 2018 C(share/julia/cert.pem) unless C(SSL_CERT_FILE) or
-    C(SSL_CERT_DIR) is set; the module returns the host's CA bundle and directory for those.
+    C(SSL_CERT_DIR) is set; the module returns the host's CA bundle for C(SSL_CERT_FILE). C(SSL_CERT_DIR) is never
+    returned, since Julia 0.6 prefers it and aborts at start when the directory holds a dangling symlink
+    (JuliaLang/julia#20439, fixed in 0.7).
   - Changes nothing.
 author:
   - mocha-cloud contributors (@mocha-cloud)
@@ -67,19 +69,17 @@ libstdcxx:
     preload: /lib/x86_64-linux-gnu/libstdc++.so.6
     reason: "Julia's bundled libstdc++ provides GLIBCXX up to 3.4.21, older than the system's 3.4.30 ..."
 ssl:
-  description: The host's CA bundle and directory, and Julia's own bundle.
+  description: The host's CA bundle, and Julia's own bundle.
   returned: always
   type: dict
   sample:
     cert_file: /etc/ssl/certs/ca-certificates.crt
-    cert_dir: /etc/ssl/certs
     bundled_cert_pem: /opt/julia/julia-0.6.4/share/julia/cert.pem
 environment:
-  description: The variables to give Julia's processes (LD_PRELOAD only when needed; SSL_CERT_FILE/DIR when found).
+  description: The variables to give Julia's processes (LD_PRELOAD only when needed; SSL_CERT_FILE when found).
   returned: always
   type: dict
-  sample: {LD_PRELOAD: /lib/x86_64-linux-gnu/libstdc++.so.6, SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt,
-           SSL_CERT_DIR: /etc/ssl/certs}
+  sample: {LD_PRELOAD: /lib/x86_64-linux-gnu/libstdc++.so.6, SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt}
 """
 
 import os  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
@@ -121,15 +121,13 @@ def main():
     system_versions = glibcxx_versions(read_bytes(system)) if system else []
     preload, reason = decide_preload(bundled if os.path.isfile(bundled) else "", bundled_versions, system, system_versions)
 
-    cert_file, cert_dir = system_ca_store()
+    cert_file = system_ca_store()
     bundled_pem = os.path.join(os.path.dirname(os.path.dirname(julia)), "share", "julia", "cert.pem")
     environment = {}
     if preload:
         environment["LD_PRELOAD"] = preload
     if cert_file:
         environment["SSL_CERT_FILE"] = cert_file
-    if cert_dir:
-        environment["SSL_CERT_DIR"] = cert_dir
 
     module.exit_json(
         changed=False,
@@ -140,7 +138,7 @@ def main():
             "preload": preload,
             "reason": reason,
         },
-        ssl={"cert_file": cert_file, "cert_dir": cert_dir, "bundled_cert_pem": bundled_pem if os.path.isfile(bundled_pem) else ""},
+        ssl={"cert_file": cert_file, "bundled_cert_pem": bundled_pem if os.path.isfile(bundled_pem) else ""},
         environment=environment,
     )
 

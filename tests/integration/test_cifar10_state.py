@@ -53,7 +53,7 @@ def test_ship_then_restore_elsewhere_then_refuse_corrupt(tmp_path):
 
     # Another host stand-in: an empty run directory with the same run id resumes from the kept state.
     run_b = tmp_path / "host-b"
-    restore = {"cifar10_run_dir": str(run_b), "cifar10_run_id": "r1", "__cifar10_host": {"run_id": ""},
+    restore = {"cifar10_run_dir": str(run_b), "cifar10_run_id": "r1", "__cifar10_host": {"run_id": "", "latest_snapshot": None},
                "__cifar10_start": True, "cifar10_restore_state": True}
     rc, flat = play(tmp_path, ["state_check", "state_restore"], restore)
     assert rc == 0, flat[-3000:]

@@ -58,15 +58,15 @@ def test_too_many_instances_for_one_launch_are_refused_with_the_cap_to_set(aws):
 
 def test_the_longest_queue_must_fit_the_instance_life(aws):
     """Two hosts, three variants: the queued host trains two runs one after another; at the CPU figure that is
-    too long for 2 hours, while each run alone would fit."""
+    too long for 3 hours, while each run alone would fit."""
     sweep = dict(THREE, hosts=2)
-    out = run_playbook("site.yml", aws.env, base_vars(aws.tmp, cifar10_sweep=sweep, cifar10_max_iter=2500,
-                                                      aws_gpu_instance_max_hours=2))
+    out = run_playbook("site.yml", aws.env, base_vars(aws.tmp, cifar10_sweep=sweep, cifar10_max_iter=3500,
+                                                      aws_gpu_instance_max_hours=3))
     assert out.returncode != 0
     text = flat(out)
     assert "the longest of 2 queue(s): host 1, low then high" in text, text[-3000:]
     assert "TOO SHORT: the plan needs" in text and "Raise aws_gpu_instance_max_hours" in text
-    single = run_playbook("playbooks/preflight.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=2500, aws_gpu_instance_max_hours=2))
+    single = run_playbook("playbooks/preflight.yml", aws.env, base_vars(aws.tmp, cifar10_max_iter=3500, aws_gpu_instance_max_hours=3))
     assert single.returncode == 0 and "the plan fits" in flat(single), flat(single)[-3000:]
     assert_nothing_left(aws)
 

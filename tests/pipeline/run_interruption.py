@@ -58,6 +58,7 @@ def run_site(playbook, env, work, name, more=None):
     (work / f"{name}.log").write_text(run.stdout + run.stderr)
     print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
     rp.check(run.returncode == 0, f"{name}: site.yml succeeded (rc={run.returncode}, {took:.0f} s)")
+    rp.check_no_warnings(run.stdout + run.stderr, f"{name}: site.yml")
     return run, took
 
 
@@ -200,6 +201,7 @@ def main():
         rp.check(watch.returncode == 0, f"recover.yml -e recover_watch=true succeeded (rc={watch.returncode}, {leg3:.0f} s)")
         leg_logs = sorted((work / "artifacts" / RUN_ID / "recover").glob("leg-*.log"))
         rp.check(len(leg_logs) == 1, f"the watch launched one leg: {[p.name for p in leg_logs]}")
+        rp.check_no_warnings(watch.stdout + watch.stderr + leg_logs[0].read_text(), "the recover watch and its leg")
         leg_log = " ".join(leg_logs[0].read_text().split())
         rp.check(f"from snapshot-{resume2:06d}.jld" in leg_log and "shipped from" in leg_log,
                  f"the watch's leg restored snapshot-{resume2:06d}.jld from S3")

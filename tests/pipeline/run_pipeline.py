@@ -22,13 +22,19 @@ Stand-ins (all local, all under tests/):
 settings.yml is the repository's own, unchanged except cifar10_max_iter (the run plan must fit its max hours); the
 extra vars only point at the stand-ins (URLs, checksums, the local repositories).
 
+- a fresh Ubuntu's first minutes: the FAKE first boot (tests/fakes/first_boot.py) holds the dpkg lock as
+  unattended-upgrades does, until a package manager has waited longer than apt's own 60 s; and /etc/ssl/certs holds
+  a dangling link (Julia 0.6 aborts at start on one in SSL_CERT_DIR).
+
 Steps and what each must show:
 1. first run of site.yml, with EC2 out of capacity for the type in the first zone (us-east-1a: moto's launcher refuses
    RunInstances there with InsufficientInstanceCapacity, as EC2 does): provision (moto) lands in the next zone,
    us-east-1b, and says so attempt by attempt; configure, train; artifacts on the controller, whose metrics.json and
    report.md record the zone and market. julia_build's default method (auto) installed the verified binary because the
-   known-bad entry for Julia 0.6 with GCC 11+ matched, and no source build ran.
-2. second run of site.yml: changed=0 on every host.
+   known-bad entry for Julia 0.6 with GCC 11+ matched, and no source build ran. The package steps waited for the first
+   boot's lock; Pkg.init, adding Mocha and Pkg.test ran detached and were polled, one line per poll.
+2. second run of site.yml: changed=0 on every host; its run plan takes the figures the first run measured.
+Every ansible-playbook prints no warning but the upstream ones of UPSTREAM_WARNINGS.
 3. the run's state in S3: the marker says finished at the last iteration and names a snapshot that is there with
    that sha256; the legs say one leg, finished; report.md's speed, wall time, instance hours and cost agree with
    legs.json (tests/pipeline/report_check.py; the FAKE training is paced at FAKE_PACE so the log's times measure it).
@@ -58,6 +64,20 @@ from moto_server import FakeAws, aws_env  # noqa: E402  (test helpers beside the
 IMAGE = os.environ.get("MOLECULE_IMAGE", "localhost/mocha-cloud-debian12:latest")
 FAKE_PACE = 0.05  # seconds per iteration of the FAKE training in the pipeline
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# A user reads every warning as something wrong: the journey prints none of its own, and a pipeline fails on any
+# warning but these, which come from upstream code the project calls (each says whose it is).
+UPSTREAM_WARNINGS = tuple(re.compile(p) for p in (
+    # ansible-core's footnote under any deprecation warning
+    r"^\[WARNING\]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible\.cfg\.",
+    # amazon.aws's aws_ec2 inventory plugin passes disable_lookups to Templar.template, which ansible-core 2.19 deprecates
+    r"^\[DEPRECATION WARNING\]: Passing `disable_lookups` to `template` is deprecated\.",
+    # amazon.aws.iam_role announces on every call a return value it will stop giving
+    r"^\[DEPRECATION WARNING\]: In a release after 2026-05-01 iam_role\.assume_role_policy_document_raw will no longer",
+))
+WARNING_LINE = re.compile(r"^\[(?:DEPRECATION )?WARNING\]:.*$", re.M)
+# The FAKE first boot (tests/fakes/first_boot.py) holds the dpkg lock until a package manager has waited this long in
+# one go: longer than apt's own 60 s wait, so a package task that does not wait longer fails, as on a real first boot.
+FIRST_BOOT_WAIT = 75
 
 
 def sh(cmd, **kw):
@@ -70,6 +90,12 @@ def check(ok, what):
     print(("PASS " if ok else "FAIL ") + what, flush=True)
     if not ok:
         raise SystemExit(1)
+
+
+def check_no_warnings(output, what):
+    """No warning in OUTPUT but the upstream ones (UPSTREAM_WARNINGS)."""
+    ours = [w for w in WARNING_LINE.findall(output) if not any(p.search(w) for p in UPSTREAM_WARNINGS)]
+    check(not ours, f"{what} printed no warning of the project's making: {ours}")
 
 
 def recap(output):
@@ -219,6 +245,7 @@ def teardown_keeps_then_deletes_results(playbook, env, moto, run_id):
     down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
     print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
     check(down.returncode == 0, "teardown succeeded")
+    check_no_warnings(down.stdout + down.stderr, "teardown")
     left = aws_leftovers(moto)
     check(len(left["buckets"]) == 1 and s3_run_state(moto, run_id)[0] is not None
           and f"results kept in s3://{left['buckets'][0]}/mocha-cloud/{run_id}/" in " ".join(down.stdout.split()),
@@ -229,6 +256,7 @@ def teardown_keeps_then_deletes_results(playbook, env, moto, run_id):
               cwd=REPO, capture_output=True)
     print(down.stdout[-2000:], down.stderr[-2000:], sep="\n", flush=True)
     check(down.returncode == 0, "teardown with teardown_delete_results=true succeeded")
+    check_no_warnings(down.stdout + down.stderr, "teardown with teardown_delete_results=true")
     left = aws_leftovers(moto)
     check(not any(left.values()), f"nothing left in AWS after teardown with teardown_delete_results=true: {left}")
 
@@ -248,7 +276,7 @@ def clean_up(keep, work, containers, moto, data_proc=None, imds_server=None):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None, pace=None):
+def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None, pace=None, pkg_seconds=""):
     import yaml
 
     settings = yaml.safe_load((REPO / "settings.yml").read_text())
@@ -275,6 +303,7 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None,
         "cifar10_validation_interval": max(1, max_iter // 2),
         "cifar10_summary_interval": max(1, max_iter // 4),
         "cifar10_poll_interval": 2,
+        "mocha_pkg_poll_interval_s": 2,
         "cifar10_artifacts_dir": str(work / "artifacts"),
         # The state keeper's stand-ins: the FAKE IMDS (credentials, spot notices) and moto's S3.
         "cifar10_state_keeper_interval": 2,
@@ -282,6 +311,9 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None,
     if pace:  # the FAKE training paced (seconds per iteration), on top of the mocha role's environment (the role's default)
         extra["cifar10_environment"] = ("{{ mocha_environment | default({}) | combine({'FAKE_MOCHA_SECONDS_PER_ITER': '"
                                         + str(pace) + "'}) }}")
+    if pkg_seconds:
+        # The FAKE julia takes its time where the real one does (the METADATA clone, adding a package, Pkg.test).
+        extra["mocha_julia_environment"] = {"FAKE_JULIA_PKG_SECONDS": pkg_seconds}
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
@@ -299,6 +331,40 @@ def install_gcc(container, env):
     check(run.returncode == 0, f"gcc installed in the container: GCC {run.stdout.strip()}"
           + ("" if run.returncode == 0 else f" (rc={run.returncode}: {run.stderr.strip()[-500:]})"))
     return run.stdout.strip()
+
+
+def first_boot(container, env, work):
+    """The instance's first minutes as a fresh Ubuntu's: unattended-upgrades holding the dpkg lock (the FAKE
+    tests/fakes/first_boot.py, from the work directory the container mounts), and a CA directory holding a dangling
+    link (a CA removed from the bundle), which Julia 0.6 would abort on if it were ever given SSL_CERT_DIR."""
+    shutil.copy(REPO / "tests" / "fakes" / "first_boot.py", work / "first_boot.py")
+    sh(["podman", "exec", container, "ln", "-sf", "/usr/share/ca-certificates/mozilla/Removed_Root_CA.crt",
+        "/etc/ssl/certs/b7a5b843.0"], check=True, env=env)
+    sh(["podman", "exec", "-d", container, "python3", work / "first_boot.py", "--wait", str(FIRST_BOOT_WAIT),
+        "--log", work / "first-boot.log"], check=True, env=env)
+    for _ in range(100):
+        if (work / "first-boot.log").is_file() and "holding" in (work / "first-boot.log").read_text():
+            return
+        time.sleep(0.1)
+    raise SystemExit("the FAKE first boot did not take the dpkg lock")
+
+
+def check_first_boot(work):
+    """The journey's package steps waited for the first boot's lock rather than failing on it."""
+    text = (work / "first-boot.log").read_text() if (work / "first-boot.log").is_file() else ""
+    check(f"a package manager waited {FIRST_BOOT_WAIT} s" in text,
+          f"the package steps waited for the first boot's dpkg lock: {text.strip().splitlines()[-1:]}")
+
+
+def check_pkg_jobs(log):
+    """Pkg.init (the METADATA clone), adding Mocha and Pkg.test ran detached, one progress line per poll; the METADATA
+    clone, the longest, was seen running with its last log line."""
+    for job in ("mocha-pkg-init", "mocha-pkg-add-Mocha", "mocha-pkg-test"):
+        polls = re.findall(rf"\[{job} (?:running|finished)\] \S+", log)
+        check(len(polls) >= 1 and f"[{job} finished]" in log,
+              f"{job} ran as a job of the supervisor, polled with a progress line each time ({len(polls)} lines)")
+    check(re.search(r"\[mocha-pkg-init running\] \S+ \| INFO: Cloning METADATA from", log) is not None,
+          "a poll saw the METADATA clone running, with its last log line")
 
 
 def check_julia_method(container, env, log, gcc):
@@ -321,6 +387,7 @@ def check_julia_runtime(container, env):
     check(re.search(r"(?m)^LD_PRELOAD=\S*libstdc\+\+\.so\.6$", run_env) is not None,
           "the training environment preloads the system libstdc++ over Julia's bundled older one")
     check("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in run_env, "the training environment trusts the system CA store")
+    check("SSL_CERT_DIR" not in run_env, "the training environment sets no SSL_CERT_DIR (Julia 0.6 would abort on its dangling link)")
     wrapper = sh(["podman", "exec", container, "cat", "/usr/local/bin/mocha-julia"], env=env, capture_output=True).stdout
     check("LD_PRELOAD=" in wrapper, "mocha-julia preloads the system libstdc++ for Mocha's processes")
 
@@ -337,6 +404,19 @@ def check_failover(moto, log):
           "sufficient g4dn.xlarge capacity in the Availability Zone you requested (us-east-1a)." in flat
           and re.search(r"attempt 2/2: g4dn\.xlarge in us-east-1b \(on-demand\): launched 1 \(i-\w+\)", flat),
           "provision said what EC2 answered in us-east-1a and where it launched instead")
+def check_measured(log, work):
+    """The first run's measured figures replace the published ones in the second run's plan: the Pkg phase (kept in
+    artifacts/measured.json by the configure play) and the training's seconds per 200 (its metrics.json)."""
+    measured = json.loads((work / "artifacts" / "measured.json").read_text())
+    check(measured.get("g4dn.xlarge", {}).get("mocha", {}).get("seconds", 0) > 0,
+          f"the configure kept the Pkg phase it measured: {measured}")
+    flat = " ".join(log.split())
+    check(re.search(r"mocha +\d+h\d+m .*?\[measured: \S+ \(g4dn\.xlarge\) on ", flat) is not None,
+          "the second run's plan takes the Pkg phase the first run measured")
+    spi = [json.loads(m.read_text()).get("seconds_per_200_iterations") for m in (work / "artifacts").glob("*/*/metrics.json")]
+    if any(spi):  # a log with timestamps gives a training speed
+        check(re.search(r"train +\d+h\d+m .*?\[measured: run pipeline on ", flat) is not None,
+              f"the second run's plan takes the training speed the first run measured ({spi})")
 
 
 def aws_leftovers(moto):
@@ -388,9 +468,12 @@ def main():
             env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         start_container(container, env, work)
         gcc = install_gcc(container, env)
+        first_boot(container, env, work)
         inventory = write_inventory(work, container)
-        # Paced so that the log's whole-second times measure the training (about 20 s for 400 iterations).
-        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pace=FAKE_PACE)
+        # Paced so that the log's whole-second times measure the training (about 20 s for 400 iterations); each Pkg
+        # job long enough to be polled more than once.
+        extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pace=FAKE_PACE,
+                           pkg_seconds="init=10,add=3,test=4")
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
         # The first zone has no capacity of the type: the launch must move on to the next one.
         moto.set_capacity({"g4dn.xlarge@us-east-1a": 0})
@@ -403,12 +486,17 @@ def main():
             (work / f"run{n}.log").write_text(run.stdout + run.stderr)
             print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
             check(run.returncode == 0, f"run {n} of site.yml succeeded (rc={run.returncode})")
+            check_no_warnings(run.stdout + run.stderr, f"run {n} of site.yml")
             hosts = recap(run.stdout)
             check(any(h != "localhost" for h in hosts), f"run {n} configured a host from the EC2 inventory: {sorted(hosts)}")
             if n == 1:
                 check_failover(moto, run.stdout)
+                check_first_boot(work)
                 check_julia_method(container, env, run.stdout, gcc)
                 check_julia_runtime(container, env)
+                check_pkg_jobs(run.stdout)
+            if n == 2:
+                check_measured(run.stdout, work)
             if n == 2:
                 changed = {h: r["changed"] for h, r in hosts.items()}
                 check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")

@@ -179,6 +179,7 @@ def main():
         print(run.stdout[-8000:], run.stderr[-3000:], sep="\n", flush=True)
         flat = " ".join(run.stdout.split())
         rp.check(run.returncode != 0, f"site.yml ended failed because a variant failed (rc={run.returncode})")
+        rp.check_no_warnings(run.stdout + run.stderr, "site.yml with a sweep")
         rp.check(f"1 of 3 variant(s) of sweep {SWEEP} failed: broken: failed with exit code 1" in flat,
                  "the play's failure names the broken variant and why")
         hosts = rp.recap(run.stdout)
@@ -197,6 +198,7 @@ def main():
             print(again.stdout[-4000:], again.stderr[-2000:], sep="\n", flush=True)
             rp.check(again.returncode != 0 and "broken: failed with exit code 1" in " ".join(again.stdout.split()),
                      "second run: the broken variant was tried again (resumed) and failed again")
+            rp.check_no_warnings(again.stdout + again.stderr, "the sweep's second run")
             if args.hosts == 2:
                 recap2 = rp.recap(again.stdout)
                 low_host = doc["rows"][1]["host"]
@@ -210,6 +212,7 @@ def main():
         down = rp.sh(playbook + ["--tags", "teardown", "-e", "teardown=true"], env=env, cwd=REPO, capture_output=True)
         print(down.stdout[-3000:], down.stderr[-2000:], sep="\n", flush=True)
         rp.check(down.returncode == 0, "teardown succeeded")
+        rp.check_no_warnings(down.stdout + down.stderr, "the sweep's teardown")
         left = rp.aws_leftovers(s.moto)
         rp.check(not any(left.values()), f"nothing left in AWS after teardown: {left}")
 

@@ -5,6 +5,10 @@ What a real Julia process meets at run time, emulated from files, so that the te
 * TLS (Julia 0.6/0.7 libgit2): a clone over https verifies the server against SSL_CERT_DIR, else SSL_CERT_FILE, else
   the 2018 ``share/julia/cert.pem`` of Julia's own tree, which no longer verifies today's servers. Pkg.init() clones
   METADATA.jl over https, so it fails without SSL_CERT_FILE/SSL_CERT_DIR naming a store that exists.
+* LibGit2 at start (Julia before 0.7): Base's LibGit2 module loads the trust store when Julia starts, SSL_CERT_DIR in
+  preference to SSL_CERT_FILE; a certificate directory holding an entry that cannot be read (one dangling symlink is
+  enough) aborts Julia before it runs anything: "error initializing LibGit2 module" (JuliaLang/julia#20439; fixed in
+  0.7 by the LibGit2 0.26 update, #22614). ``julia --version`` answers before that.
 * The C++ runtime: libjulia loads ``<prefix>/lib/julia/libstdc++.so.6`` (official binaries ship one) before the system's,
   unless a libstdc++ is in LD_PRELOAD. Loading a library that needs a newer GLIBCXX version than the loaded libstdc++
   provides fails with the dynamic loader's message. Versions are read from the files' bytes, as the loader does.
@@ -23,6 +27,10 @@ METADATA_URL = "https://github.com/JuliaLang/METADATA.jl"
 
 class JuliaError(Exception):
     """A failure Julia would report as an ERROR."""
+
+
+class JuliaStartError(Exception):
+    """Julia aborting while it starts, before any code runs (printed as it is, exit code 1)."""
 
 
 def _read(path):
@@ -90,6 +98,22 @@ def find_in_library_path(prefix):
                 if name.startswith(prefix) and ".so" in name:
                     return os.path.join(d, name)
     return ""
+
+
+def libgit2_init(version):
+    """Julia before 0.7 starting: its LibGit2 module loads SSL_CERT_DIR's certificates (when the variable is set) and
+    aborts the process when one of them cannot be read, as mbedTLS's directory parser does for a dangling link."""
+    if version >= (0, 7):
+        return
+    cert_dir = os.environ.get("SSL_CERT_DIR")
+    if not cert_dir or not os.path.isdir(cert_dir):
+        return
+    for name in sorted(os.listdir(cert_dir)):
+        path = os.path.join(cert_dir, name)
+        if not os.path.exists(path) or not os.access(path, os.R_OK):  # a dangling link: stat() fails
+            raise JuliaStartError('fatal: error thrown and no exception handler available.\n'
+                                  'Base.InitError(mod=:LibGit2, error=ErrorException("error initializing LibGit2 module"))\n'
+                                  f"(fake julia: SSL_CERT_DIR={cert_dir} holds {name}, which cannot be read)")
 
 
 def verify_tls(url, version, julia_home=HERE):

@@ -88,3 +88,8 @@ class Connection(PodmanConnection):
         if self.user:
             exec_args.extend(("--user", self.user))
         return self._podman(exec_args, shlex.split(to_native(cmd, errors="surrogate_or_strict")), in_data)
+
+    def reset(self):
+        """Nothing to reset: every ``podman exec`` is a new process, where SSH would close its ControlPersist master.
+        (The parent's reset only warns that it is not implemented, which wait_for_connection calls before each try.)"""
+        return None

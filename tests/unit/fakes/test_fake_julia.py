@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,34 @@ def test_fixture_kernels_compile_with_nvcc(upstream, tmp_path):
     assert p.returncode == 0, p.stderr
     ptx = (kernels / "kernels.ptx").read_text()
     assert ".entry mocha_cloud_scale_float" in ptx
+
+
+def test_pkg_init_is_quiet_for_as_long_as_the_metadata_clone_takes(env, tmp_path):
+    """The real Pkg.init prints that it clones METADATA.jl, then nothing for 12-25 minutes (METADATA.jl#5128); the fake
+    is quiet for FAKE_JULIA_PKG_SECONDS' init seconds, after its first lines, so a supervisor's polls see it run."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("FAKE CA\n")
+    proc = subprocess.Popen([FAKE, "-e", "Pkg.init()"], stderr=subprocess.PIPE, text=True,
+                            env={**{k: v for k, v in os.environ.items() if not k.startswith(("FAKE_JULIA", "JULIA_"))},
+                                 **env, "SSL_CERT_FILE": str(ca), "FAKE_JULIA_PKG_SECONDS": "init=2"})
+    started = time.monotonic()
+    first = proc.stderr.readline() + proc.stderr.readline()
+    assert "Initializing package repository" in first and "Cloning METADATA from https://github.com/JuliaLang/METADATA.jl" in first
+    assert time.monotonic() - started < 1.5 and proc.poll() is None  # printed at once, then still at it
+    assert proc.wait(timeout=30) == 0 and time.monotonic() - started >= 2
+    assert (tmp_path / "pkg" / "v0.6" / "METADATA").is_dir()
+
+
+def test_a_pkg_program_in_a_file_runs_as_with_e(env, tmp_path):
+    from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp
+
+    program = tmp_path / "program.jl"
+    program.write_text(jp.build_program(jp.LEGACY, jp.init_statements(jp.LEGACY), []))
+    ca = tmp_path / "ca.crt"
+    ca.write_text("FAKE CA\n")
+    out = run([str(program)], dict(env, SSL_CERT_FILE=str(ca), FAKE_JULIA_PKG_SECONDS="init=0",
+                                   FAKE_JULIA_LOG=str(tmp_path / "argv.log")))
+    assert out.returncode == 0, out.stderr
+    assert jp.parse_report(out.stdout)["initialized"] is True
+    logged = json.loads((tmp_path / "argv.log").read_text().splitlines()[-1])
+    assert logged["argv"][-1] == str(program) and "_mc_init()" in logged["code"]

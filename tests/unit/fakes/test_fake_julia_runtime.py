@@ -90,6 +90,34 @@ def test_pkg_init_needs_the_system_ca_store(tmp_path, binary_tree):
     assert (tmp_path / ".julia" / "v0.6" / "METADATA").is_dir()
 
 
+@pytest.mark.parametrize("version, aborts", [("0.6.4", True), ("0.7.0", False), ("1.10.4", False)])
+def test_a_dangling_link_in_ssl_cert_dir_aborts_julia_06_at_start(tmp_path, binary_tree, version, aborts):
+    """JuliaLang/julia#20439: with SSL_CERT_DIR naming a directory that holds a dangling symlink, Julia 0.6 dies while
+    initializing LibGit2, before any code runs; 0.7 (LibGit2 0.26, #22614) starts. SSL_CERT_FILE alone is fine."""
+    julia = str(binary_tree / "bin" / "julia")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.pem").write_text("FAKE CA\n")
+    (certs / "b8a1c3f0.0").symlink_to(tmp_path / "removed-ca.pem")
+    bundle = tmp_path / "ca.crt"
+    bundle.write_text("FAKE system CA bundle\n")
+    env = clean_env(HOME=tmp_path, FAKE_JULIA_VERSION=version, SSL_CERT_DIR=certs, SSL_CERT_FILE=bundle)
+    started = subprocess.run([julia, "-e", "Pkg.init()" if version < "0.7" else "using Pkg"], env=env,
+                             capture_output=True, text=True, check=False)
+    if aborts:
+        assert started.returncode == 1
+        assert 'ErrorException("error initializing LibGit2 module")' in started.stderr
+        assert not (tmp_path / ".julia" / "v0.6" / "METADATA").exists()  # nothing ran
+    else:
+        assert "LibGit2" not in started.stderr
+    version_only = subprocess.run([julia, "--version"], env=env, capture_output=True, text=True, check=False)
+    assert version_only.returncode == 0  # answered before LibGit2 starts
+    env.pop("SSL_CERT_DIR")
+    ok = subprocess.run([julia, "-e", "Pkg.init()"], env=dict(env, FAKE_JULIA_VERSION="0.6.4"), capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_gpu_smoke_passes_with_the_system_libstdcxx_preloaded(gpu_host):
     p = smoke(gpu_host, LD_PRELOAD=system_libstdcxx())
     assert p.returncode == 0, p.stderr

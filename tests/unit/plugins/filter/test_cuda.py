@@ -1,4 +1,4 @@
-"""The filters mocha.cloud.cuda_decide and cuda_os_repo (plugins/filter/cuda.py): the
+"""The filters mocha.cloud.cuda_decide, cuda_os_repo and cuda_headers_metapackages (plugins/filter/cuda.py): the
 matrix of module_utils/cuda_matrix.py under the role's variable names, booleans as YAML gives them."""
 
 import pytest
@@ -12,7 +12,7 @@ NO_DRIVER = {"present": False, "error": "nvidia-smi not found", "driver_version"
 
 
 def test_filters_are_registered():
-    assert set(FILTERS) == {"cuda_decide", "cuda_os_repo"}  # the ones the cuda role uses
+    assert set(FILTERS) == {"cuda_decide", "cuda_os_repo", "cuda_headers_metapackages"}  # the ones the cuda role uses
     assert FILTERS["cuda_os_repo"]("Debian", "12", "x86_64")["distro"] == "debian12"
 
 

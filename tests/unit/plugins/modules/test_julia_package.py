@@ -37,7 +37,7 @@ def test_argv_and_result_with_run_command_mocked(tmp_path):
                                                             "branch": "", "url": "", "rev_head": ""}}), ""),
     ]
     with mock.patch.object(basic.AnsibleModule, "run_command", side_effect=answers) as rc, \
-            mock.patch.object(jp, "system_ca_store", return_value=("/etc/ca.crt", "/etc/ca")):
+            mock.patch.object(jp, "system_ca_store", return_value="/etc/ca.crt"):
         res = run_module(julia_package.main, {"name": "JLD", "version": "0.8.3", "julia": str(julia),
                                          "environment": {"JULIA_PKGDIR": "/d"}})
     assert res["changed"] is True and res["action"] == "add"
@@ -48,9 +48,8 @@ def test_argv_and_result_with_run_command_mocked(tmp_path):
     assert calls[1].args[0][4].rstrip().endswith('_mc_report(String["JLD"], "")')
     action_code = calls[2].args[0][4]
     assert '_mc_init()\nPkg.add("JLD", VersionNumber("0.8.3"), VersionNumber("0.8.4"))\nPkg.pin("JLD", VersionNumber("0.8.3"))' in action_code
-    for c in calls:  # every call trusts the system's CA store (Julia 0.6's libgit2 would use its 2018 cert.pem)
-        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C", "SSL_CERT_FILE": "/etc/ca.crt",
-                                              "SSL_CERT_DIR": "/etc/ca"}
+    for c in calls:  # every call trusts the system's CA bundle (Julia 0.6's libgit2 would use its 2018 cert.pem)
+        assert c.kwargs["environ_update"] == {"JULIA_PKGDIR": "/d", "LC_ALL": "C", "SSL_CERT_FILE": "/etc/ca.crt"}
 
 
 @pytest.mark.parametrize(
@@ -153,6 +152,23 @@ def test_check_real_repeat_check(version, tmp_path, upstream):
         assert any('Pkg.rm(Pkg.PackageSpec(name="Mocha"))' in c for c in codes)
 
 
+def test_julia_06_never_sees_ssl_cert_dir(tmp_path, upstream, monkeypatch):
+    """Julia 0.6 takes SSL_CERT_DIR before SSL_CERT_FILE and aborts at start when the directory holds a dangling link
+    (JuliaLang/julia#20439): the module gives Julia the CA bundle file only, and drops an SSL_CERT_DIR it inherits or
+    is handed."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "gone.pem").symlink_to(tmp_path / "no-such-ca.pem")
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    bundle = tmp_path / "ca.crt"
+    bundle.write_text("FAKE system CA bundle\n")
+    args = mocha_args(tmp_path, upstream, "0.6.4")
+    args["environment"].update(SSL_CERT_FILE=str(bundle), SSL_CERT_DIR=str(certs))
+    res = run_module(julia_package.main, args)
+    assert res.get("failed") is not True, res.get("msg")
+    assert (res["changed"], res["version"]) == (True, "0.3.1")
+
+
 def test_version_change_moves_the_checkout(tmp_path, upstream):
     first = run_module(julia_package.main, mocha_args(tmp_path, upstream, "0.6.4", rev="v0.3.0"))
     assert (first["version"], first["branch"]) == ("0.3.0", "pinned.v0.3.0")
@@ -216,3 +232,78 @@ def test_build_runs_deps_build_jl(tmp_path, upstream):
     assert res["changed"] is True
     lib = tmp_path / "pkgdir" / "v0.6" / "Mocha" / "deps" / "libmochaext.so"
     assert lib.is_file() and lib.read_bytes()[:4] == b"\x7fELF"
+
+
+# ---------------------------------------------------------------------------------------------
+# program_file: the long Pkg steps written for a supervisor, run detached, then read back
+# ---------------------------------------------------------------------------------------------
+def run_pending(res):
+    """Run what the module wrote the way jobctl does: source the environment file, then the command."""
+    assert res["pending"] is True and res["argv"][-1].endswith("program.jl") and res["env_file"].endswith(".env")
+    script = f'set -a; . {res["env_file"]}; set +a; exec "$@"'
+    return subprocess.run(["sh", "-c", script, "sh"] + res["argv"], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("version", ["0.6.4", "1.10.4"])
+def test_program_file_writes_the_change_for_a_supervisor_and_a_second_call_reads_it(version, tmp_path, upstream):
+    args = mocha_args(tmp_path, upstream, version, program_file=str(tmp_path / "jobs" / "add-Mocha" / "program.jl"))
+    plan = run_module(julia_package.main, args)
+    assert (plan["changed"], plan["action"], plan["version"]) == (True, "add", "")
+    assert not (tmp_path / "pkgdir" / "v0.6" / "Mocha").exists()  # written, not run
+    env = (tmp_path / "jobs" / "add-Mocha" / "program.jl.env").read_text()
+    assert "export SSL_CERT_FILE=" in env and "unset SSL_CERT_DIR" in env and "export LC_ALL='C'" in env
+    ran = run_pending(plan)
+    assert ran.returncode == 0, ran.stderr
+    assert jp.MARKER in ran.stdout  # the program ends with its report, as a direct run does
+    done = run_module(julia_package.main, {k: v for k, v in args.items() if k != "program_file"})
+    assert (done["changed"], done["action"], done["version"]) == (False, "none", "0.3.1")
+    again = run_module(julia_package.main, args)  # nothing to do: nothing written, nothing pending
+    assert again["pending"] is False and again["changed"] is False
+
+
+def test_program_file_with_test_fails_in_the_job_when_the_tests_fail(tmp_path, upstream):
+    args = mocha_args(tmp_path, upstream, "0.6.4")
+    run_module(julia_package.main, args)
+    args["environment"]["FAKE_JULIA_FAIL_ONCE"] = "test"
+    plan = run_module(julia_package.main, dict(args, test=True, program_file=str(tmp_path / "jobs" / "test" / "program.jl")))
+    assert plan["pending"] is True and plan["changed"] is False
+    failed = run_pending(plan)
+    assert failed.returncode == 1 and "Mocha had test errors" in failed.stderr
+    assert run_pending(plan).returncode == 0  # failing once only, as the fake was told
+
+
+def test_state_initialized_is_pkg_init_on_julia_06_and_nothing_on_1x(tmp_path):
+    legacy = {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path, "0.6.4")}
+    check = run_module(julia_package.main, dict(legacy, _ansible_check_mode=True))
+    assert (check["changed"], check["action"]) == (True, "init")
+    plan = run_module(julia_package.main, dict(legacy, program_file=str(tmp_path / "jobs" / "init" / "program.jl")))
+    assert plan["pending"] is True and "_mc_init()" in (tmp_path / "jobs" / "init" / "program.jl").read_text()
+    assert not (tmp_path / "pkgdir" / "v0.6" / "METADATA").exists()
+    assert run_pending(plan).returncode == 0
+    assert (tmp_path / "pkgdir" / "v0.6" / "METADATA").is_dir()
+    assert run_module(julia_package.main, legacy)["changed"] is False
+    direct = {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path / "b", "0.6.4")}
+    assert run_module(julia_package.main, direct)["action"] == "init"  # without program_file it runs at once
+    assert (tmp_path / "b" / "pkgdir" / "v0.6" / "METADATA").is_dir()
+    pkg3 = run_module(julia_package.main, {"state": "initialized", "julia": FAKE_JULIA, "environment": env_for(tmp_path, "1.10.4")})
+    assert (pkg3["changed"], pkg3["action"]) == (False, "none")
+
+
+def test_state_initialized_takes_no_package():
+    with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
+        res = run_module(julia_package.main, {"state": "initialized", "name": "Mocha"})
+    assert res["failed"] and "state=initialized takes no name" in res["msg"]
+    rc.assert_not_called()
+    with mock.patch.object(basic.AnsibleModule, "run_command") as rc:
+        res = run_module(julia_package.main, {"state": "present"})
+    assert res["failed"] and "name" in res["msg"]
+    rc.assert_not_called()
+
+
+def test_env_file_text_quotes_what_a_shell_would_expand():
+    text = jp.env_file_text({"A": "it's $HOME `x`", "B": "two\nlines"}, unset=("SSL_CERT_DIR",))
+    out = subprocess.run(["sh", "-c", f'{text}\nprintf "%s|%s|%s" "$A" "$B" "${{SSL_CERT_DIR-unset}}"'],
+                         env={"SSL_CERT_DIR": "/etc/ssl/certs", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert out.stdout == "it's $HOME `x`|two\nlines|unset"
+    with pytest.raises(jp.JuliaPkgError):
+        jp.env_file_text({"BAD NAME": "x"})

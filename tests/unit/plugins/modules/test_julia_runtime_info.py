@@ -51,6 +51,8 @@ def test_module_on_a_binary_tree_preloads_the_system_copy(tmp_path):
     assert res["ssl"]["bundled_cert_pem"] == str(prefix / "share/julia/cert.pem")
     if os.path.isfile("/etc/ssl/certs/ca-certificates.crt"):
         assert res["environment"]["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
+    # Julia 0.6 prefers SSL_CERT_DIR and aborts at start when it holds a dangling link: never given to Julia.
+    assert "SSL_CERT_DIR" not in res["environment"] and "cert_dir" not in res["ssl"]
 
 
 def test_module_on_a_source_build_preloads_nothing(tmp_path):
