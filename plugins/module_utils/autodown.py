@@ -179,7 +179,8 @@ def store_plan(run, max_iter, restart_finished=False):
 
     RUN: the run as mocha.cloud.aws_gpu_runs_info gives it (None when nothing of it exists). Only a run whose state.json
     says finished at max_iter or later, with no instance left, is brought home from the store; a finished run asked for
-    more iterations (or cifar10_restart_finished) launches an instance that resumes it."""
+    more iterations (or cifar10_restart_finished) launches an instance that resumes it. host and snapshot (from
+    state.json, in their strict forms) name where the results go (artifacts/<host>/<run id>/) and the final snapshot."""
     if not isinstance(run, dict) or not run:
         return {"from_store": False, "reason": "no earlier run of this id in the account", "host": "", "snapshot": ""}
     marker = run.get("marker") if isinstance(run.get("marker"), dict) else {}
@@ -196,6 +197,9 @@ def store_plan(run, max_iter, restart_finished=False):
     if restart_finished:
         return {"from_store": False, "host": "", "snapshot": "",
                 "reason": f"run {rid} finished; cifar10_restart_finished asks to train it again on a new instance"}
-    return {"from_store": True, "host": "", "snapshot": "",
+    if not marker.get("host") or not marker.get("snapshot"):
+        return {"from_store": False, "host": "", "snapshot": "",
+                "reason": f"run {rid} finished, but its state.json names no usable host and snapshot: nothing to bring home"}
+    return {"from_store": True, "host": marker["host"], "snapshot": marker["snapshot"],
             "reason": f"run {rid} finished at iteration {iteration} and no instance of it is left: its results come home from "
                       f"its S3 state; nothing is launched"}
