@@ -99,7 +99,7 @@ def report(spec):
     """The bill (scope 'journey': one run, with the journey's wall time) or the status (scope 'status': every run).
 
     SPEC: {scope, project, region, now (ISO 8601 UTC), run_id, started_at (epoch seconds or None), runs, legs ({run id:
-    legs.json}), images ([{image_id, name, size_gb}]), autodown ({keep, idle_minutes} or {}), onprem_hosts ([names]),
+    legs.json}), images ([{image_id, name, size_gb}] or ec2_ami_info's images), autodown ({keep, idle_minutes} or {}), onprem_hosts ([names]),
     aws (whether AWS was asked)}. Returns {instances, results, images, total_cost_usd, hourly_running_usd,
     monthly_usd, command, lines}."""
     now = parse_time(spec.get("now"))
@@ -124,8 +124,14 @@ def report(spec):
                             "verdict": run.get("verdict", ""), "resumable": ok, "why": why})
     images = []
     for image in spec.get("images") or []:
-        size = _price(image.get("size_gb")) or 0.0
-        images.append(dict(image, monthly_usd=round(size * EBS_SNAPSHOT_GB_MONTH, 4)))
+        if not isinstance(image, dict):
+            continue
+        size = _price(image.get("size_gb"))
+        if size is None:  # as ec2_ami_info gives it: the snapshots' volume sizes
+            size = sum(_price((m.get("ebs") or {}).get("volume_size")) or 0.0
+                       for m in image.get("block_device_mappings") or [] if isinstance(m, dict))
+        images.append({"image_id": image.get("image_id", ""), "name": image.get("name", ""), "size_gb": size,
+                       "monthly_usd": round(size * EBS_SNAPSHOT_GB_MONTH, 4)})
 
     known = [i["cost_usd"] for i in instances if i["cost_usd"] is not None]
     total = round(sum(known), 4) if known else None
@@ -189,7 +195,7 @@ def lines(spec, out, now):
                     f"{money(r['monthly_usd'])}/month; run {r['verdict']}"
                     + ("; resumable with ansible-playbook playbooks/recover.yml -e aws_gpu_instance_run_id=" + r["run_id"] if r["resumable"] else ""))
     for image in out["images"]:
-        text.append(f"  left           image {image.get('image_id')} {image.get('name', '')} ({image.get('size_gb')} GB of snapshots): "
+        text.append(f"  left           image {image.get('image_id')} {image.get('name', '')} ({image['size_gb']:g} GB of snapshots): "
                     f"{money(image['monthly_usd'])}/month at most")
     if not out["results"] and not out["images"]:
         text.append("  left           nothing")

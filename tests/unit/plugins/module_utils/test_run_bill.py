@@ -96,6 +96,9 @@ def test_a_journey_bill_is_about_its_own_run_only():
 def test_images_are_priced_as_snapshots():
     out = run_bill.report(spec([], images=[{"image_id": "ami-1", "name": "baked", "size_gb": 100}]))
     assert out["images"][0]["monthly_usd"] == 5.0 and out["monthly_usd"] == 5.0
+    # As ec2_ami_info gives them: the sizes of the volumes their snapshots hold.
+    raw = {"image_id": "ami-1", "name": "baked", "block_device_mappings": [{"ebs": {"volume_size": 100}}, {"virtual_name": "x"}]}
+    assert run_bill.report(spec([], images=[raw]))["images"][0]["size_gb"] == 100
     assert "image ami-1 baked (100 GB of snapshots): $5.00/month at most" in "\n".join(out["lines"])
 
 

@@ -63,3 +63,18 @@ def test_auto_builds_new_julia_from_source_and_old_julia_from_the_binary():
 def test_measured_figures_override_the_documented_ones():
     p = rp.plan(dict(SHIPPED, backend="cpu", max_iter=2000, seconds_per_200={"cpu": 20}))
     assert {ph["phase"]: ph["seconds"] for ph in p["phases"]}["train"] == int(2000 / 200 * 20 * 1.05)
+
+
+def test_at_most_is_the_plan_plus_the_grace_when_the_instance_ends_itself():
+    """With autodown (the shipped setting) the bound is the plan plus the idle grace, not the instance's whole life."""
+    ends = rp.plan(dict(SHIPPED, backend="gpu", max_hours=22, idle_minutes=15))
+    assert ends["cost_at_most_usd"] == round((ends["total_with_margin_seconds"] / 3600 + 0.25) * 0.526, 2)
+    assert ends["cost_at_most_usd"] < 1.5 < ends["cost_at_max_hours_usd"] == 11.57
+    line = next(x for x in ends["lines"] if x.strip().startswith("cost"))
+    assert f"at most ${ends['cost_at_most_usd']:.2f}: the plan plus the 15-minute grace" in line and "22 h expiry is the backstop" in line
+    kept = rp.plan(dict(SHIPPED, backend="gpu", max_hours=22, idle_minutes=None))
+    assert kept["cost_at_most_usd"] is None
+    assert "at most $11.57 if the instance lives its 22 h (aws_gpu_instance_keep)" in "\n".join(kept["lines"])
+    # Never more than the whole life.
+    long = rp.plan(dict(SHIPPED, max_hours=20.5, idle_minutes=600))
+    assert long["cost_at_most_usd"] == round(20.5 * 0.526, 2)
