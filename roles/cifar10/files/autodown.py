@@ -78,12 +78,14 @@ def watch(path):
     state = {"started_at": time.time(), "last_active": None}
     say(f"armed for instance {config['instance_id']}: powers off {config['idle_seconds']:.0f} s after its last training "
         f"and state keeper end and no SSH session is in use (watching {', '.join(config['roots'])})")
-    last_msg = None
+    last = (None, None)
     while True:
         action, state, msg = idle_watch.decide(config, look(config), state, time.time())
-        if msg != last_msg and not (msg.startswith("idle for") and last_msg and last_msg.startswith("idle for")):
+        # One line per change: a countdown that only counts is not repeated.
+        counting = action == "wait" and msg.startswith("idle for")
+        if (action, msg) != last and not (counting and last[0] == "wait" and (last[1] or "").startswith("idle for")):
             say(msg)
-        last_msg = msg
+        last = (action, msg)
         if action == "disarm":
             try:
                 os.remove(path)
