@@ -105,11 +105,9 @@ def report(spec):
     now = parse_time(spec.get("now"))
     if now is None:
         raise ValueError(f"now must be an ISO 8601 UTC time, got {spec.get('now')!r}")
-    scope, project, region = spec.get("scope") or "journey", spec.get("project") or "", spec.get("region") or ""
-    run_id = spec.get("run_id") or ""
+    scope, run_id = spec.get("scope") or "journey", spec.get("run_id") or ""
     runs = [r for r in spec.get("runs") or [] if isinstance(r, dict) and (scope == "status" or r.get("run_id") == run_id)]
     legs = spec.get("legs") or {}
-    autodown = spec.get("autodown") or {}
 
     instances, results = [], []
     for run in runs:
