@@ -185,8 +185,11 @@ def store_plan(run, max_iter, restart_finished=False):
         return {"from_store": False, "reason": "no earlier run of this id in the account", "host": "", "snapshot": ""}
     marker = run.get("marker") if isinstance(run.get("marker"), dict) else {}
     rid = run.get("run_id")
+    if run.get("verdict") == "vanished" and not run.get("instances") and not run.get("marker") and not run.get("objects"):
+        return {"from_store": False, "reason": f"no earlier run {rid} in the account: a new one starts", "host": "", "snapshot": ""}
     if run.get("verdict") != "finished":
-        return {"from_store": False, "reason": f"run {rid} is {run.get('verdict')} ({run.get('reason')})", "host": "", "snapshot": ""}
+        return {"from_store": False, "host": "", "snapshot": "",
+                "reason": f"run {rid} is {run.get('verdict')} ({run.get('reason')}): not brought home from its store"}
     if run.get("live_instances"):
         return {"from_store": False, "host": "", "snapshot": "",
                 "reason": f"run {rid} finished and its instance {', '.join(run['live_instances'])} is still there"}

@@ -127,6 +127,8 @@ def test_a_finished_run_without_an_instance_comes_home_from_its_store():
 
 @pytest.mark.parametrize("given,max_iter,restart,why", [
     (None, 400, False, "no earlier run"),
+    ({"run_id": "r1", "verdict": "vanished", "reason": "r", "instances": [], "marker": None, "objects": 0}, 400, False,
+     "no earlier run r1 in the account: a new one starts"),
     (run("interrupted"), 400, False, "is interrupted"),
     (run(live=["i-1"]), 400, False, "still there"),
     (run(iteration=300), 400, False, "asks for more"),
