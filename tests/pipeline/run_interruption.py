@@ -222,14 +222,23 @@ def main():
         rp.start_container(container, env, work)
         rp.install_gcc(container, env)
         t3 = time.monotonic()
-        watch = rp.sh(["ansible-playbook", "-i", inventory, REPO / "playbooks" / "recover.yml", "-e", f"@{extra}",
-                       "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5, "cifar10_wait": False,
-                                         "aws_gpu_instance_idle_minutes": IDLE_MINUTES})],
-                      env=env, cwd=REPO, capture_output=True)
+        # The leg's training waits before its last step until the leg's site.yml has ended: then nobody is left to end
+        # the instance but its idle watch (as when the controller went away), however busy this machine is.
+        hold = work / "hold-leg3"
+        hold.write_text("the FAKE training waits while this file exists\n")
+        held = "{'FAKE_MOCHA_HOLD_FILE': '" + str(hold) + "'}"
+        watch = subprocess.Popen(
+            ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "recover.yml"), "-e", f"@{extra}",
+             "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5, "cifar10_wait": False,
+                               "aws_gpu_instance_idle_minutes": IDLE_MINUTES,
+                               "cifar10_environment": "{{ mocha_environment | combine(" + held + ") }}"})],
+            env=env, cwd=REPO, stdout=(work / "leg3-watch.out").open("w"), stderr=subprocess.STDOUT, text=True)
+        wait_for("the leg's site.yml ended while its training waits", lambda: any(
+            "PLAY RECAP" in p.read_text() for p in (work / "artifacts" / RUN_ID / "recover").glob("leg-*.log")), 1800, 2.0)
+        hold.unlink()
+        watch.wait(timeout=1800)
+        watch = subprocess.CompletedProcess(watch.args, watch.returncode, (work / "leg3-watch.out").read_text(), "")
         leg3 = time.monotonic() - t3
-        (work / "leg3-watch.log").write_text(watch.stdout + watch.stderr)
-        print(watch.stdout[-5000:], watch.stderr[-2000:], sep="\n", flush=True)
-        rp.check(watch.returncode == 0, f"recover.yml -e recover_watch=true succeeded (rc={watch.returncode}, {leg3:.0f} s)")
         leg_logs = sorted((work / "artifacts" / RUN_ID / "recover").glob("leg-*.log"))
         rp.check(len(leg_logs) == 1, f"the watch launched one leg: {[p.name for p in leg_logs]}")
         leg_log = " ".join(leg_logs[0].read_text().split())

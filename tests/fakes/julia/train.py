@@ -16,7 +16,8 @@ Mocha's solver, it:
     (a 512-byte user block, the HDF5 signature, then JSON instead of real HDF5 data).
 Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it mid-run
 (FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
-FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
+FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N; while the file FAKE_MOCHA_HOLD_FILE names exists, it waits before
+its last step (a test holds a run going until it lets it finish). Standard library only.
 """
 
 import json
@@ -243,6 +244,9 @@ def main(argv):
     while it < cfg["max_iter"]:
         nxt = min(cfg["max_iter"], (it // step + 1) * step)
         time.sleep(pace * (nxt - it))
+        hold = os.environ.get("FAKE_MOCHA_HOLD_FILE")
+        while nxt >= cfg["max_iter"] and hold and os.path.exists(hold):
+            time.sleep(0.2)
         it = nxt
         if fail_at and it >= fail_at:
             fail(f"FAKE_MOCHA_FAIL_AT={fail_at} reached")
