@@ -133,7 +133,7 @@ def host_done(summary, sweep=None):
         return False, f"the results of run {summary.get('run_id')} are not home"
     if summary.get("keeper_running"):
         return False, f"the state keeper of run {summary.get('run_id')} has not finished its last round"
-    return True, f"run {summary.get('run_id')} {str(summary.get('state') or 'ended').split(' ')[0]}, its results are home"
+    return True, f"run {summary.get('run_id')} {str(summary.get('state') or 'ended').split(' ', maxsplit=1)[0]}, its results are home"
 
 
 def controller_plan(hosts, autodown):
