@@ -178,9 +178,19 @@ def main():
         # 1. leg 1: a slow run, started and left.
         rp.start_container(container, env, work)
         gcc = rp.install_gcc(container, env)
-        pace = "{'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(args.pace) + "'}"
-        slow = {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + pace + ") }}"}
-        _, leg1_setup = run_site(playbook, env, work, "leg1", slow)
+        # Each leg's FAKE training holds at a given iteration while the hold file exists (FAKE_MOCHA_HOLD_FILE), so it is
+        # still going when the notice comes or the plug is pulled, however slow the machine: leg 1 holds at 100, leg 2
+        # at 300 (it resumes from leg 1's snapshot and ships newer ones first), leg 3 before its last step.
+        hold = work / "hold"
+        hold.write_text("the FAKE training waits while this file exists\n")
+
+        def slow(hold_at=None):
+            knobs = {"FAKE_MOCHA_SECONDS_PER_ITER": str(args.pace), "FAKE_MOCHA_HOLD_FILE": str(hold)}
+            if hold_at:
+                knobs["FAKE_MOCHA_HOLD_AT"] = str(hold_at)
+            return {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + json.dumps(knobs) + ") }}"}
+
+        _, leg1_setup = run_site(playbook, env, work, "leg1", slow(args.max_iter // 4))
         first = live_instances(moto)
         rp.check(len(first) == 1, f"leg 1 runs on one instance: {first}")
         t_train = time.monotonic()
@@ -206,7 +216,7 @@ def main():
         # 3. leg 2: site.yml again on a fresh instance, slow and detached; lost without a notice once it shipped more.
         rp.start_container(container, env, work)
         rp.install_gcc(container, env)
-        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow)
+        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow(args.max_iter * 3 // 4))
         second = live_instances(moto)
         rp.check(len(second) == 1 and second != first, f"leg 2 runs on a new instance: {second} (leg 1: {first})")
         flat = " ".join(run2.stdout.split())
@@ -224,8 +234,6 @@ def main():
         t3 = time.monotonic()
         # The leg's training waits before its last step until the leg's site.yml has ended: then nobody is left to end
         # the instance but its idle watch (as when the controller went away), however busy this machine is.
-        hold = work / "hold-leg3"
-        hold.write_text("the FAKE training waits while this file exists\n")
         held = "{'FAKE_MOCHA_HOLD_FILE': '" + str(hold) + "'}"
         watch = subprocess.Popen(
             ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "recover.yml"), "-e", f"@{extra}",
