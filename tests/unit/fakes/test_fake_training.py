@@ -76,10 +76,17 @@ def test_the_hold_file_keeps_the_training_at_its_iteration_until_it_goes(tmp_pat
 
     hold = tmp_path / "hold"
     hold.write_text("hold\n")
-    threading.Timer(1.5, hold.unlink).start()
+    seen = []
+
+    def let_go():
+        seen.extend(sorted(os.listdir(tmp_path / "snapshots")))
+        hold.unlink()
+
+    threading.Timer(1.5, let_go).start()
     t0 = time.monotonic()
     out = _fake_run(tmp_path, 1000, {"FAKE_MOCHA_HOLD_FILE": str(hold), "FAKE_MOCHA_HOLD_AT": "500"})
     assert out.returncode == 0 and time.monotonic() - t0 >= 1.5, out.stderr
+    assert seen == ["snapshot-000500.jld"]  # held at 500 until let go
     train = [p["iter"] for p in log_utils.parse_mocha_log(out.stdout)["train"]]
     assert train == [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
     assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000500.jld", "snapshot-001000.jld"]
