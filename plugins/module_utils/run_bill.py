@@ -55,7 +55,7 @@ def money(value):
 
 
 def leg_prices(legs):
-    """{instance id: hourly USD the leg recorded} from legs.json (text, document or list; unreadable: {})."""
+    """{instance id: (hourly USD, market) the leg recorded} from legs.json (text, document or list; unreadable: {})."""
     try:
         found = recover.legs_from(legs)
     except recover.RecoverError:
@@ -63,9 +63,17 @@ def leg_prices(legs):
     out = {}
     for leg in found:
         price = _price(leg.get("hourly_usd"))
+        market = leg.get("market") if leg.get("market") in ("on-demand", "spot") else None
         if isinstance(leg.get("instance_id"), str) and leg["instance_id"] and price is not None:
-            out[leg["instance_id"]] = price
+            out[leg["instance_id"]] = (price, market)
     return out
+
+
+def per_hour(value):
+    """A price per hour as a person reads it: $0.526/h, $0.00001/h (a spot price can be tiny)."""
+    if value is None:
+        return "price unknown"
+    return "$" + (f"{value:.6f}".rstrip("0").rstrip(".") if value < 0.01 else f"{value:g}") + "/h"
 
 
 def instance_bill(inst, prices, now):
@@ -78,8 +86,11 @@ def instance_bill(inst, prices, now):
     seconds = None
     if start is not None and end is not None and end >= start:
         seconds = max(MIN_BILLED_SECONDS, (end - start).total_seconds())
-    hourly, source = prices.get(inst.get("instance_id")), "the price its leg recorded at run time"
-    if hourly is None and inst.get("market") == "on-demand":
+    hourly, market = prices.get(inst.get("instance_id"), (None, None))
+    source = "the price its leg recorded at run time"
+    # The market the leg recorded (what was paid), where EC2's record does not say spot (InstanceLifecycle).
+    market = market or inst.get("market", "")
+    if hourly is None and market == "on-demand":
         hourly, _why = aws_gpu.list_price(inst.get("instance_type") or "")
         source = f"list price of {aws_gpu.PRICE_TABLE_DATE} ({aws_gpu.PRICE_TABLE_REGION})"
     if hourly is None:
@@ -88,7 +99,7 @@ def instance_bill(inst, prices, now):
     return {
         "instance_id": inst.get("instance_id", ""), "run_id": inst.get("run_id", ""),
         "instance_type": inst.get("instance_type", ""), "zone": inst.get("availability_zone", ""),
-        "market": inst.get("market", ""), "state": state, "state_reason": inst.get("state_reason_code", ""),
+        "market": market, "state": state, "state_reason": inst.get("state_reason_code", ""),
         "up_since": inst.get("launch_time", ""), "until": "" if live else inst.get("end_time", ""),
         "seconds": seconds, "hourly_usd": hourly, "price_source": source, "cost_usd": cost, "live": live,
         "expires_at": inst.get("expires_at", ""),
@@ -149,7 +160,7 @@ def report(spec):
 
 def _instance_line(i):
     hours = "n/a" if i["seconds"] is None else f"{i['seconds'] / 3600.0:.3f} h"
-    price = "price unknown" if i["hourly_usd"] is None else f"${i['hourly_usd']:g}/h"
+    price = per_hour(i["hourly_usd"])
     how = i["state"] + (f" ({i['state_reason']})" if i["state_reason"] and not i["live"] else "")
     return (f"{i['instance_id']} {i['instance_type']} {i['zone'] or '?'} {i['market']}: {how}, up since {i['up_since'] or '?'}"
             + (f" until {i['until']}" if i["until"] else "") + f", {hours} at {price} = {money(i['cost_usd'])}")
@@ -184,7 +195,7 @@ def lines(spec, out, now):
             ends = (f"until its expiry {i['expires_at']}" if autodown.get("keep") or not autodown
                     else f"until {autodown['idle_minutes']:g} min after its training ends (its idle watch), "
                          f"{'at the latest ' + i['expires_at'] if i['expires_at'] else 'or its expiry'}")
-            text.append(f"  still running  {i['instance_id']} ({i['run_id']}), {money(i['hourly_usd'])}/h, {ends}"
+            text.append(f"  still running  {i['instance_id']} ({i['run_id']}), {per_hour(i['hourly_usd'])}, {ends}"
                         + (" (aws_gpu_instance_keep)" if autodown.get("keep") else ""))
     else:
         text.append("  still running  nothing")

@@ -39,7 +39,7 @@ def test_status_lists_what_runs_what_it_costs_and_what_is_left(aws):
     assert out.returncode == 0, flat[-4000:]
     assert f"What runs and what it costs ({PROJECT}, us-east-1" in flat
     assert f"run r1: {iid} g4dn.xlarge" in flat and "running, up since" in flat and "at $0.2/h" in flat
-    assert (f"still running {iid} (r1), $0.20/h, until 15 min after its training ends (its idle watch), at the latest "
+    assert (f"still running {iid} (r1), $0.2/h, until 15 min after its training ends (its idle watch), at the latest "
             f"{EXPIRES}") in flat
     assert "results s3://.../mocha-cloud/r2/ (2 object(s)" in flat and "run interrupted; resumable with ansible-playbook " \
         "playbooks/recover.yml -e aws_gpu_instance_run_id=r2" in flat

@@ -47,6 +47,15 @@ def test_on_demand_without_a_leg_takes_the_list_price_and_spot_without_one_is_un
     assert out["total_cost_usd"] == 0.526
 
 
+def test_the_market_and_price_are_what_the_leg_paid():
+    """A spot instance whose EC2 record does not say spot (an emulator) is billed as the spot leg it was, at its price."""
+    legs = json.dumps({"legs": [{"instance_id": "i-a", "hourly_usd": 0.00001, "market": "spot"}]})
+    out = run_bill.report(spec([run([inst("i-a", "terminated", "2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z")])],
+                               legs={"r1": legs}))
+    assert out["instances"][0]["market"] == "spot" and out["instances"][0]["hourly_usd"] == 0.00001
+    assert "spot: terminated, up since 2026-12-01T10:00:00Z until 2026-12-01T11:00:00Z, 1.000 h at $0.00001/h" in "\n".join(out["lines"])
+
+
 def test_billing_has_a_one_minute_minimum_and_a_running_instance_counts_until_now():
     out = run_bill.report(spec([run([inst("i-b", "terminated", "2026-12-01T10:00:00Z", "2026-12-01T10:00:10Z"),
                                      inst("i-a", "running", "2026-12-01T11:00:00Z", market="spot")])]))
@@ -60,7 +69,7 @@ def test_lines_say_what_runs_until_when_what_is_left_and_the_command():
                                started_at=1764586800 - 3600))
     text = "\n".join(out["lines"])
     assert "wall time" in text
-    assert "still running  i-a (r1), $0.20/h, until 15 min after its training ends (its idle watch), at the latest 2026-12-02T06:00:00Z" in text
+    assert "still running  i-a (r1), $0.2/h, until 15 min after its training ends (its idle watch), at the latest 2026-12-02T06:00:00Z" in text
     assert "results s3://.../mocha-cloud/r1/ (5 object(s), 3221.2 MB): $0.07/month" in text
     assert out["monthly_usd"] == pytest.approx(0.069)
     assert out["command"] == "ansible-playbook playbooks/teardown.yml -e aws_gpu_instance_teardown_run_id=r1 -e teardown_delete_results=true"
