@@ -63,17 +63,36 @@ _link_collection()
 
 # --- Tests need only the repository --------------------------------------------------------------------------
 # A user's clone has nothing beside it. Every file a test opens in this process is checked: one that lies beside
-# the checkout (under its parent directory, outside the checkout) fails the test that opened it.
+# the checkout (under its parent directory, outside the checkout) fails the test that opened it. What every user's
+# machine has is not "beside" even when the clone's parent holds it: for `cd ~ && git clone`, the parent is the home
+# directory, whose hidden entries (~/.cache, ~/.config, ~/.ansible, ~/.gitconfig), the XDG directories and the
+# temporary directory are the user's own configuration and caches (matplotlib's font cache, say), not a sibling
+# folder of the workspace (a shared fixtures folder, another checkout).
 _OUTSIDE_READS = []
 
 
-def outside_repo(path, repo=REPO):
-    """True for a path beside the checkout: under the checkout's parent directory but not inside the checkout."""
+def _per_user_dirs(home):
+    dirs = [Path(tempfile.gettempdir())]
+    for var in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
+        if os.environ.get(var):
+            dirs.append(Path(os.path.abspath(os.environ[var])))
+    return [d for d in dirs if d != home]
+
+
+def outside_repo(path, repo=REPO, home=None):
+    """True for a path beside the checkout: under the checkout's parent directory, not inside the checkout, and not
+    in the user's own configuration or caches (a hidden entry of HOME, an XDG directory, the temporary directory;
+    one that holds the checkout itself does not count, or everything beside it would pass)."""
     try:
         p = Path(os.path.abspath(os.fsdecode(path)))
     except (TypeError, ValueError):
         return False
-    return p.is_relative_to(repo.parent) and not p.is_relative_to(repo)
+    if not p.is_relative_to(repo.parent) or p.is_relative_to(repo):
+        return False
+    home = Path(os.path.abspath(home or Path.home()))
+    if p.is_relative_to(home) and p != home and p.relative_to(home).parts[0].startswith("."):
+        return False
+    return not any(p.is_relative_to(d) and not repo.is_relative_to(d) for d in _per_user_dirs(home))
 
 
 def _audit(event, args):

@@ -114,7 +114,9 @@ def test_provision_inventory_teardown(aws):
     # An untagged bystander in the same account: teardown must never touch it.
     bystander_sg = ec2.create_security_group(GroupName="someone-else", Description="not ours")["GroupId"]
     ec2.create_key_pair(KeyName="someone-else")
-    bystander = ec2.run_instances(ImageId="ami-0d27e0fb3bac4d724", InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    # Any image moto knows (its list changes between releases: no id written here).
+    any_ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    bystander = ec2.run_instances(ImageId=any_ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     bystander_id = bystander["Instances"][0]["InstanceId"]
 
     # Check mode first: it reports what it would do and makes nothing.

@@ -16,11 +16,27 @@ def test_outside_repo_flags_paths_beside_the_checkout_only():
     assert not outside_repo("/usr/lib/python3/os.py", repo=REPO.parent / "checkout")
 
 
+def test_a_clone_in_the_home_directory_may_read_the_users_caches_but_not_its_neighbours(tmp_path, monkeypatch):
+    """`cd ~ && git clone`: the checkout's parent is HOME. matplotlib's font cache and the project's header cache
+    under ~/.cache, ~/.ansible and ~/.gitconfig are the user's own; ~/shared and ~/other-checkout are beside it."""
+    home = tmp_path / "home"
+    clone = home / "mocha-cloud"
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    for own in (".cache/matplotlib/fontlist-v390.json", ".cache/mocha-cloud/cuda-headers/cudnn.h", ".ansible/tmp/x",
+                ".gitconfig", ".config/matplotlib/matplotlibrc"):
+        assert not outside_repo(home / own, repo=clone, home=home), own
+    for beside in ("shared/fixtures/x.txt", "other-checkout/tests/conftest.py", "notes.txt"):
+        assert outside_repo(home / beside, repo=clone, home=home), beside
+    assert not outside_repo(clone / "tests" / "conftest.py", repo=clone, home=home)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    assert not outside_repo(home / "cache" / "matplotlib" / "fontlist.json", repo=clone, home=home)
+
+
 def test_opening_a_file_beside_the_checkout_is_seen(tmp_path):
     """The audit hook in conftest records the open; this test takes the record back so it does not fail itself."""
     import conftest
 
-    target = REPO.parent / ".mocha-cloud-self-contained-probe"
+    target = REPO.parent / "mocha-cloud-self-contained-probe"
     before = len(conftest._OUTSIDE_READS)
     try:
         open(target).close()
