@@ -53,6 +53,10 @@ MARKER_NAME = "state.json"
 LEGS_NAME = "state/legs.json"
 MARKER_MAX_BYTES = snapshot_state.MARKER_MAX_BYTES
 MARKER_STATES = ("running", "interrupted", "finished", "failed")
+# The host a marker names (an inventory hostname, used as one directory name on the controller) and its snapshot.
+MARKER_HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MARKER_SNAPSHOT_RE = re.compile(r"snapshot-[0-9]{6,12}[.]jld")
+EXPIRES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 LIVE_STATES = ("pending", "running")
 STOPPED_STATES = ("stopping", "stopped")
 SPOT_INTERRUPTION = "Server.SpotInstanceTermination"
@@ -314,7 +318,8 @@ def parse_marker(data):
 
     Written from the instance (which may put objects under its prefix), so it is read as untrusted input: JSON of at
     most 64 KiB, a known state, a whole iteration count of 0 or more, and updated_at a string of at most 64
-    characters. Other keys are ignored.
+    characters. host and snapshot are kept only in their strict forms (a host name usable as one directory name,
+    snapshot-NNNNNN.jld), else ''. Other keys are ignored.
     """
     if isinstance(data, (bytes, bytearray)):
         if len(data) > MARKER_MAX_BYTES:
@@ -340,7 +345,10 @@ def parse_marker(data):
     updated = doc.get("updated_at", "")
     if not isinstance(updated, str) or len(updated) > 64:
         raise ResultsError(f"state.json: updated_at must be a short string, got {updated!r}")
-    return {"state": state, "iteration": iteration, "updated_at": updated}
+    host, snapshot = doc.get("host"), doc.get("snapshot")
+    return {"state": state, "iteration": iteration, "updated_at": updated,
+            "host": host if _fullmatch(MARKER_HOST_RE, host) and host.strip(".") else "",
+            "snapshot": snapshot if _fullmatch(MARKER_SNAPSHOT_RE, snapshot) else ""}
 
 
 _TRANSITION_TIME_RE = re.compile(r"\((\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
@@ -364,6 +372,7 @@ def _iso(value):
 def instance_record(instance):
     """What run discovery keeps of one DescribeInstances entry (boto3 shape)."""
     tags = {t.get("Key"): t.get("Value") for t in instance.get("Tags") or []}
+    expires = tags.get(TAG_PREFIX + "expires-at", "")
     state = (instance.get("State") or {}).get("Name", "")
     reason = instance.get("StateReason") or {}
     transition = instance.get("StateTransitionReason") or ""
@@ -380,6 +389,7 @@ def instance_record(instance):
         "end_time": transition_time(transition) if state in ("shutting-down", "terminated", "stopping", "stopped") else "",
         "run_id": tags.get(TAG_PREFIX + "run-id", ""),
         "project": tags.get(TAG_PREFIX + "project", ""),
+        "expires_at": expires if _fullmatch(EXPIRES_RE, expires) else "",
     }
 
 

@@ -152,7 +152,9 @@ def plan(settings):
     julia_jobs, use_binarybuilder, host_gcc_major, backend (auto|gpu|cpu), max_iter, seconds_per_200 ({gpu, cpu}, the
     user's figures), measured (measured_figures' answer), margin, queues (a sweep: per host, the runs it trains one
     after another, each {name, max_iter, backend};
-    the host with the most training is planned, since every instance lives until the last queue ends).
+    the host with the most training is planned, since every instance lives until the last queue ends),
+    idle_minutes (the grace after which an instance that is not kept ends itself, aws_gpu_instance_idle_minutes; None
+    when it is kept: the cost bound is then its whole life, max_hours).
     Returns phases (each with its figure's source), the backend planned, totals in seconds and hours, the cost, and
     whether it fits the instance life. With ``fallback_types`` (names or {instance_type, hourly_price_usd}) see
     plan_candidates.
@@ -217,6 +219,8 @@ def plan(settings):
     max_hours = settings.get("max_hours")
     max_hours = float(max_hours) if max_hours not in (None, "") else None
     fits = True if (provider != "aws" or max_hours is None) else with_margin <= max_hours * 3600
+    idle = settings.get("idle_minutes")
+    idle = float(idle) if idle not in (None, "") and provider == "aws" else None
     needed_hours = int(math.ceil(with_margin / 3600.0))
     result = {
         "provider": provider,
@@ -239,6 +243,11 @@ def plan(settings):
         "hourly_price_usd": price,
         "cost_usd": round(with_margin / 3600.0 * price, 2) if price is not None else None,
         "cost_at_max_hours_usd": round(max_hours * price, 2) if (price is not None and max_hours) else None,
+        "idle_minutes": idle,
+        # Autodown: the instance ends when the run is home, or itself after the grace: the plan plus the grace at most
+        # (never more than its whole life).
+        "cost_at_most_usd": (round(min(with_margin / 3600.0 + idle / 60.0, max_hours or float("inf")) * price, 2)
+                             if (price is not None and idle is not None) else None),
     }
     result["lines"] = lines(result)
     return result
@@ -265,7 +274,11 @@ def lines(p):
     if p["hourly_price_usd"] is not None:
         out.append(f"  cost     about ${p['cost_usd']:.2f} at ${p['hourly_price_usd']:g}/h"
                    + (f" ({p['count']} instances)" if p.get("count", 1) > 1 else "")
-                   + (f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance{'s live' if p.get('count', 1) > 1 else ' lives'} its {p['max_hours']:g} h"
+                   + (f"; at most ${p['cost_at_most_usd']:.2f}: the plan plus the {p['idle_minutes']:g}-minute grace after "
+                      f"which an instance ends itself (its {p['max_hours']:g} h expiry is the backstop)"
+                      if p.get('cost_at_most_usd') is not None else
+                      f"; at most ${p['cost_at_max_hours_usd']:.2f} if the instance{'s live' if p.get('count', 1) > 1 else ' lives'} its {p['max_hours']:g} h"
+                      + (" (aws_gpu_instance_keep)" if p['provider'] == 'aws' else "")
                       if p['cost_at_max_hours_usd'] is not None else ""))
     if p["provider"] == "aws" and p["max_hours"] is not None:
         out.append(f"  instance life {p['max_hours']:g} h (aws_gpu_instance_max_hours): "

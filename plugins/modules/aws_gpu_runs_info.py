@@ -127,10 +127,13 @@ runs:
         end_time: {description: "When it stopped or ended, from the transition reason; empty when unknown.", type: str}
         run_id: {description: The run-id tag., type: str}
         project: {description: The project tag., type: str}
+        expires_at:
+          description: The expires-at tag (when the instance powers itself off at the latest), only in its strict form; empty otherwise.
+          type: str
     live_instances: {description: "Ids of the instances not ended (pending, running, stopping, stopped).", type: list, elements: str}
     interruptions: {description: Instances ended by a spot interruption., type: int}
     marker:
-      description: The parsed state.json (state, iteration, updated_at), or null.
+      description: The parsed state.json (state, iteration, updated_at, host, snapshot), or null.
       type: dict
     marker_error: {description: Why state.json could not be used; empty when it was or there was none., type: str}
     legs: {description: "With I(legs), the text of legs.json ('' when there is none, or it could not be read).", type: str}

@@ -1,6 +1,7 @@
-"""Starts moto's server (the fake AWS of the tests) with four corrections: how it reads S3 bucket policies, the EC2
-call DeleteLaunchTemplateVersions, which it lacks, S3's ExpectedBucketOwner, which it ignores, and the tags of a bucket
-in another account, which it hides.
+"""Starts moto's server (the fake AWS of the tests) with its corrections: how it reads S3 bucket policies, the EC2
+call DeleteLaunchTemplateVersions, which it lacks, RunInstances refused for capacity, S3's ExpectedBucketOwner, which
+it ignores, the tags of a bucket in another account, which it hides, and the state reason of an instance that shut
+itself down.
 
 moto answers a request on an object with a bucket policy's statement as soon as the statement's Action and Resource
 match, and when the statement has a Condition it cannot check against the request, it answers Deny, whatever the
@@ -54,6 +55,14 @@ Bucket tags of a bucket in another account: S3 keeps a bucket's tags with the bu
 lets in reads the same tags (a bucket made and tagged by another account to look like the project's). moto 5.x keeps
 them per account and answers NoSuchTagSet across accounts; the launcher reads and writes them in the owner's account.
 
+An instance that shuts itself down: EC2 applies the instance's InstanceInitiatedShutdownBehavior when the operating
+system of the instance powers it off (shutdown, poweroff; not halt): terminate ends it, stop stops it, with the state
+reason Client.InstanceInitiatedShutdown (EC2 User Guide, "Change instance initiated shutdown behavior"). moto has no
+operating system to watch (and routes only the operations of EC2's API model), so the FAKE EC2 host
+(tests/fakes/ec2_host.py) applies that rule itself when an instance's container has powered itself off: it marks the
+instance with the test-only tag fake:instance-initiated-shutdown, then terminates or stops it as its attribute says;
+the launcher gives an instance so marked EC2's state reason for it, and removes the tag. Nothing outside tests/ sets it.
+
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
 """
 
@@ -63,6 +72,8 @@ import os
 import re
 import sys
 
+# The tag the FAKE EC2 host puts on an instance whose container powered itself off, just before it ends it.
+SHUTDOWN_TAG = "fake:instance-initiated-shutdown"
 # The request context the fake stands for: a client on TLS.
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
 
@@ -111,6 +122,7 @@ def patch_moto():
     patch_capacity()
     patch_expected_bucket_owner()
     patch_bucket_tags_across_accounts()
+    patch_instance_initiated_shutdown()
 
 
 def s3_error(status, code, message):
@@ -165,6 +177,23 @@ def patch_bucket_tags_across_accounts():
     S3Backend.get_bucket_tagging = get_bucket_tagging
     S3Backend.put_bucket_tagging = put_bucket_tagging
     S3Backend.delete_bucket_tagging = delete_bucket_tagging
+
+
+def patch_instance_initiated_shutdown():
+    from moto.ec2.models.instances import Instance, StateReason
+
+    def wrap(method):
+        def ended(self, *args, **kwargs):
+            answer = method(self, *args, **kwargs)
+            if any(t.get("key") == SHUTDOWN_TAG for t in self.get_tags()):
+                self.state_reason = StateReason("Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+                                                "Client.InstanceInitiatedShutdown")
+                self.ec2_backend.delete_tags([self.id], {SHUTDOWN_TAG: None})
+            return answer
+        return ended
+
+    Instance.terminate = wrap(Instance.terminate)
+    Instance.stop = wrap(Instance.stop)
 
 
 def patch_launch_template_versions():

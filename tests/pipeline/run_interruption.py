@@ -16,16 +16,22 @@ Steps and what each must show (the settings ask for spot instances, as a user wh
    new one with the same run id, configures it, restores the newest snapshot from S3 (checked) and trains on. Once it
    has shipped a newer snapshot, the instance goes without a word (no notice: the marker still says running).
 4. leg 3: playbooks/recover.yml -e recover_watch=true finds the run (interrupted: its marker says running and no
-   instance is live), launches a leg (site.yml -e recover=true in a child ansible-playbook) that restores and trains to
-   the end, sees the run finished, and stops.
-5. the run is one: metrics.json has exactly max_iter iterations, a resume at each restored snapshot's iteration, no
+   instance is live), launches a leg (site.yml -e recover=true in a child ansible-playbook) that restores the newest
+   snapshot and, detached (cifar10_wait=false, as a user who walks away), trains to the end; the watch sees the run
+   finished in S3 and stops. Nobody ends the instance: its idle watch powers it off a short grace after the training
+   and the keeper's last round (aws_gpu_instance_idle_minutes), and EC2 terminates it (the FAKE EC2 host applies the
+   instance's shutdown behaviour; state reason Client.InstanceInitiatedShutdown).
+5. site.yml again: the run finished while the controller was away and its instance is gone, so nothing is launched and
+   its results come home from its S3 state (log, legs, final snapshot, then metrics.json, the curve, report.md).
+6. the run is one: metrics.json has exactly max_iter iterations, a resume at each restored snapshot's iteration, no
    iteration counted twice; the legs say interrupted, lost, finished, on three instances, with their hours and cost;
    report.md shows them; S3 holds the finished state.
-6. teardown keeps the bucket with the results and says so; with teardown_delete_results=true nothing is left.
+7. teardown keeps the bucket with the results and says so; with teardown_delete_results=true nothing is left.
 It prints the time of each leg and the iterations of each, and exits non-zero when any check fails.
 """
 
 import argparse
+import datetime
 import json
 import subprocess
 import sys
@@ -34,9 +40,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_pipeline as rp  # noqa: E402  (the single-run pipeline's helpers: fixtures, servers, checks)
+from run_pipeline import ec2_host  # noqa: E402  (the FAKE EC2 host)
 
 REPO = rp.REPO
 RUN_ID = "pipeline"
+# The grace after which leg 3's instance ends itself (aws_gpu_instance_idle_minutes), short for the test.
+IDLE_MINUTES = 0.25
 
 
 def wait_for(what, probe, timeout, every=1.0):
@@ -63,10 +72,7 @@ def run_site(playbook, env, work, name, more=None):
 
 
 def live_instances(moto):
-    ec2 = moto.client("ec2")
-    tag = [{"Name": "tag:mocha-cloud:run-id", "Values": [RUN_ID]}]
-    return [i["InstanceId"] for r in ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]
-            if i["State"]["Name"] in ("pending", "running")]
+    return rp.live_instances(moto, RUN_ID)
 
 
 def training_status(container, env):
@@ -118,6 +124,30 @@ def leave(moto, env, container, imds_url, instances):
     rp.check(live_instances(moto) == [], "no instance of the run is left")
 
 
+def ended_by_its_idle_watch(moto, host, container, env, instance, timeout=240):
+    """Leg 3's instance, detached and left alone, powers itself off after the grace and EC2 terminates it: its container
+    stops by itself, the instance is terminated with the state reason of an instance-initiated shutdown. Returns the
+    seconds from the run's finished marker to the end."""
+    def ended():
+        (inst,) = [i for i in rp.all_instances(moto, RUN_ID) if i["InstanceId"] == instance]
+        return inst if inst["State"]["Name"] in ("shutting-down", "terminated") else None
+
+    inst = wait_for(f"{instance} ended by its idle watch", ended, timeout, 1.0)
+    t_end = time.time()
+    rp.check(inst["StateReason"]["Code"] == "Client.InstanceInitiatedShutdown" and inst["State"]["Name"] == "terminated",
+             f"{instance} powered itself off and EC2 terminated it: {inst['State']}, {inst['StateReason']}")
+    rp.check(ec2_host.container_state(container, env) == "exited" and container not in host.stopped_by_us,
+             f"its container stopped by itself (the FAKE poweroff): {host.event_lines()[-3:]}")
+    marker = rp.s3_run_state(moto, RUN_ID)[0] or {}
+    finished = datetime.datetime.fromisoformat(marker["updated_at"].replace("Z", "+00:00")).timestamp()
+    after = t_end - finished
+    rp.check(IDLE_MINUTES * 60 - 5 <= after <= IDLE_MINUTES * 60 + 90,
+             f"it ended {after:.0f} s after the run finished (grace {IDLE_MINUTES * 60:.0f} s, rounds and EC2 included)")
+    print(f"interruption: leg 3's instance {instance} ended itself {after:.0f} s after its run finished "
+          f"(state reason {inst['StateReason']['Code']})", flush=True)
+    return after
+
+
 def shipped_beyond(moto, iteration, timeout=240):
     """Wait until the keeper has shipped a complete snapshot newer than ITERATION while the run trains."""
     return wait_for(f"a complete snapshot newer than iteration {iteration} shipped to S3 while the run trains", lambda: (
@@ -149,9 +179,19 @@ def main():
         # 1. leg 1: a slow run, started and left.
         rp.start_container(container, env, work)
         gcc = rp.install_gcc(container, env)
-        pace = "{'FAKE_MOCHA_SECONDS_PER_ITER': '" + str(args.pace) + "'}"
-        slow = {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + pace + ") }}"}
-        _, leg1_setup = run_site(playbook, env, work, "leg1", slow)
+        # Each leg's FAKE training holds at a given iteration while the hold file exists (FAKE_MOCHA_HOLD_FILE), so it is
+        # still going when the notice comes or the plug is pulled, however slow the machine: leg 1 holds at 100, leg 2
+        # at 300 (it resumes from leg 1's snapshot and ships newer ones first), leg 3 before its last step.
+        hold = work / "hold"
+        hold.write_text("the FAKE training waits while this file exists\n")
+
+        def slow(hold_at=None):
+            knobs = {"FAKE_MOCHA_SECONDS_PER_ITER": str(args.pace), "FAKE_MOCHA_HOLD_FILE": str(hold)}
+            if hold_at:
+                knobs["FAKE_MOCHA_HOLD_AT"] = str(hold_at)
+            return {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + json.dumps(knobs) + ") }}"}
+
+        _, leg1_setup = run_site(playbook, env, work, "leg1", slow(args.max_iter // 4))
         first = live_instances(moto)
         rp.check(len(first) == 1, f"leg 1 runs on one instance: {first}")
         t_train = time.monotonic()
@@ -177,7 +217,7 @@ def main():
         # 3. leg 2: site.yml again on a fresh instance, slow and detached; lost without a notice once it shipped more.
         rp.start_container(container, env, work)
         rp.install_gcc(container, env)
-        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow)
+        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow(args.max_iter * 3 // 4))
         second = live_instances(moto)
         rp.check(len(second) == 1 and second != first, f"leg 2 runs on a new instance: {second} (leg 1: {first})")
         flat = " ".join(run2.stdout.split())
@@ -188,37 +228,56 @@ def main():
         rp.check(resume2 < args.max_iter, f"leg 2 shipped iteration {resume2} of {args.max_iter} and trains on")
         leave(moto, env, container, imds_url, second)
 
-        # 4. leg 3: the recover watch finds the run, launches a leg that finishes it, and stops.
+        # 4. leg 3: the recover watch finds the run, launches a detached leg that finishes it, and stops; the leg's
+        #    instance then ends itself.
         rp.start_container(container, env, work)
         rp.install_gcc(container, env)
         t3 = time.monotonic()
-        watch = rp.sh(["ansible-playbook", "-i", inventory, REPO / "playbooks" / "recover.yml", "-e", f"@{extra}",
-                       "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5})],
-                      env=env, cwd=REPO, capture_output=True)
+        # The leg's training waits before its last step until the leg's site.yml has ended: then nobody is left to end
+        # the instance but its idle watch (as when the controller went away), however busy this machine is.
+        held = "{'FAKE_MOCHA_HOLD_FILE': '" + str(hold) + "'}"
+        watch = subprocess.Popen(
+            ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "recover.yml"), "-e", f"@{extra}",
+             "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5, "cifar10_wait": False,
+                               "aws_gpu_instance_idle_minutes": IDLE_MINUTES,
+                               "cifar10_environment": "{{ mocha_environment | combine(" + held + ") }}"})],
+            env=env, cwd=REPO, stdout=(work / "leg3-watch.out").open("w"), stderr=subprocess.STDOUT, text=True)
+        wait_for("the leg's site.yml ended while its training waits", lambda: any(
+            "PLAY RECAP" in p.read_text() for p in (work / "artifacts" / RUN_ID / "recover").glob("leg-*.log")), 1800, 2.0)
+        hold.unlink()
+        watch.wait(timeout=1800)
+        watch = subprocess.CompletedProcess(watch.args, watch.returncode, (work / "leg3-watch.out").read_text(), "")
         leg3 = time.monotonic() - t3
-        (work / "leg3-watch.log").write_text(watch.stdout + watch.stderr)
-        print(watch.stdout[-5000:], watch.stderr[-2000:], sep="\n", flush=True)
-        rp.check(watch.returncode == 0, f"recover.yml -e recover_watch=true succeeded (rc={watch.returncode}, {leg3:.0f} s)")
         leg_logs = sorted((work / "artifacts" / RUN_ID / "recover").glob("leg-*.log"))
         rp.check(len(leg_logs) == 1, f"the watch launched one leg: {[p.name for p in leg_logs]}")
         rp.check_no_warnings(watch.stdout + watch.stderr + leg_logs[0].read_text(), "the recover watch and its leg")
         leg_log = " ".join(leg_logs[0].read_text().split())
         rp.check(f"from snapshot-{resume2:06d}.jld" in leg_log and "shipped from" in leg_log,
                  f"the watch's leg restored snapshot-{resume2:06d}.jld from S3")
-        third = [i for i in live_instances(moto) if i not in first + second]
+        third = [i["InstanceId"] for i in rp.all_instances(moto, RUN_ID) if i["InstanceId"] not in first + second]
         rp.check(len(third) == 1, f"leg 3 ran on a third instance: {third}")
+        ended_itself = ended_by_its_idle_watch(moto, s.ec2_host, container, env, third[0])
 
-        # 5. one run.
+        # 5. the results of the finished run come home from its S3 state; nothing is launched.
+        home, home_took = run_site(playbook, env, work, "home")
+        flat = " ".join(home.stdout.split())
+        rp.check(f"Run {RUN_ID} finished: its results come home from its S3 state; nothing is launched." in flat
+                 and "brought home from s3://" in flat and len(rp.all_instances(moto, RUN_ID)) == 3,
+                 f"site.yml brought the results home from S3 and launched nothing ({home_took:.0f} s)")
+
+        # 6. one run.
         m = check_run(work, args.max_iter, [resume1, resume2], first + second + third, ["interrupted", "lost", "finished"])
         rp.check_shipped(moto, RUN_ID, "finished", args.max_iter)
 
-        # 6. teardown.
+        # 7. teardown.
         rp.teardown_keeps_then_deletes_results(playbook, env, moto, RUN_ID)
         legs = m["legs"]["legs"]
         print(f"interruption: leg 1 site.yml {leg1_setup:.0f} s, trained {leg1_train:.0f} s to iteration "
               f"{legs[0]['end_iteration']} (snapshot {marker['snapshot']} shipped; notice to marker {t_shipped:.1f} s); "
               f"leg 2 site.yml {leg2_setup:.0f} s, iterations {legs[1]['start_iteration']} to {legs[1]['end_iteration']}, "
-              f"lost; leg 3 recover watch {leg3:.0f} s, iterations {legs[2]['start_iteration']} to {legs[2]['end_iteration']}; "
+              f"lost; leg 3 recover watch {leg3:.0f} s, iterations {legs[2]['start_iteration']} to {legs[2]['end_iteration']}, "
+              f"ended itself {ended_itself:.0f} s after the run finished (grace {IDLE_MINUTES * 60:.0f} s); "
+              f"results home from S3 in {home_took:.0f} s; "
               f"GCC {gcc}; legs {[(g['instance_id'], g['market'], g['end'], g['hours'], g['cost_usd']) for g in legs]}; "
               f"total {m['legs']['total_hours']} h ${m['legs']['total_cost_usd']} against ${m['legs']['on_demand_cost_usd']} "
               f"on demand", flush=True)

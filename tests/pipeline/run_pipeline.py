@@ -17,7 +17,11 @@ Stand-ins (all local, all under tests/):
   container before site.yml runs.
 - the instance metadata service: a FAKE IMDSv2 on 127.0.0.1 (tests/fakes/imds.py) that gives the state keeper the
   instance profile's (fake) credentials and, when told to, a spot interruption notice; the keeper ships the run's state
-  to the moto bucket through it.
+  to the moto bucket through it. It answers the id of the instance the container stands for.
+- EC2's hold on the machine: the FAKE EC2 host (tests/fakes/ec2_host.py) binds the container to the moto instance
+  launched for it: an instance terminated through the API stops its container; a container that powers itself off (the
+  idle watch runs the FAKE poweroff, tests/fakes/poweroff, installed as /usr/local/sbin/poweroff) is terminated or
+  stopped as its InstanceInitiatedShutdownBehavior says.
 
 settings.yml is the repository's own, unchanged except cifar10_max_iter (the run plan must fit its max hours); the
 extra vars only point at the stand-ins (URLs, checksums, the local repositories).
@@ -27,13 +31,19 @@ extra vars only point at the stand-ins (URLs, checksums, the local repositories)
   a dangling link (Julia 0.6 aborts at start on one in SSL_CERT_DIR).
 
 Steps and what each must show:
-1. first run of site.yml, with EC2 out of capacity for the type in the first zone (us-east-1a: moto's launcher refuses
-   RunInstances there with InsufficientInstanceCapacity, as EC2 does): provision (moto) lands in the next zone,
-   us-east-1b, and says so attempt by attempt; configure, train; artifacts on the controller, whose metrics.json and
-   report.md record the zone and market. julia_build's default method (auto) installed the verified binary because the
-   known-bad entry for Julia 0.6 with GCC 11+ matched, and no source build ran. The package steps waited for the first
-   boot's lock; Pkg.init, adding Mocha and Pkg.test ran detached and were polled, one line per poll.
-2. second run of site.yml: changed=0 on every host; its run plan takes the figures the first run measured.
+1. first run of site.yml with -e aws_gpu_instance_keep=true, and EC2 out of capacity for the type in the first zone
+   (us-east-1a: moto's launcher refuses RunInstances there with InsufficientInstanceCapacity, as EC2 does): provision
+   (moto) lands in the next zone, us-east-1b, and says so attempt by attempt; configure, train; artifacts on the
+   controller, whose metrics.json and report.md record the zone and market; the instance is kept, and the bill says
+   until when. julia_build's default method (auto) installed the verified binary because the known-bad entry for
+   Julia 0.6 with GCC 11+ matched, and no source build ran. The package steps waited for the first boot's lock;
+   Pkg.init, adding Mocha and Pkg.test ran detached and were polled, one line per poll.
+2. second run of site.yml with the shipped settings: changed=0 on the instance; its run plan takes the figures the
+   first run measured; the controller's only changes end the run (autodown: the instance terminated, then the run's
+   security group, key pair, role and profile), the container stops, and one line beginning "autodown:" gives the
+   instance, its final state and the seconds from results home to its end; the bill says nothing runs, what is left
+   and the command that removes it.
+2b. a third run launches nothing and changes nothing: the run finished, its instance is gone, its results are home.
 Every ansible-playbook prints no warning but the upstream ones of UPSTREAM_WARNINGS.
 3. the run's state in S3: the marker says finished at the last iteration and names a snapshot that is there with
    that sha256; the legs say one leg, finished; report.md's speed, wall time, instance hours and cost agree with
@@ -60,6 +70,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from moto_server import FakeAws, aws_env  # noqa: E402  (test helpers beside the AWS integration tests)
+
+sys.path.insert(0, str(REPO / "tests" / "fakes"))
+import ec2_host  # noqa: E402  (the FAKE EC2 host: containers bound to moto instances)
 
 IMAGE = os.environ.get("MOLECULE_IMAGE", "localhost/mocha-cloud-debian12:latest")
 FAKE_PACE = 0.05  # seconds per iteration of the FAKE training in the pipeline
@@ -160,16 +173,20 @@ def stand_ins(kind, keep, hosts=1, imds=False):
     base = f"mocha-{kind}-{os.environ.get('MOCHA_CLOUD_TEST_SUFFIX') or 'local'}-{os.getpid()}"
     names = [base] if hosts == 1 else [f"{base}-{i}" for i in range(hosts)]
     s = types.SimpleNamespace(work=work, containers=names, moto=FakeAws(work), data_proc=None, imds_server=None,
-                              imds_url=None)
+                              imds_url=None, imds_state=None, ec2_host=None)
     try:
         s.moto.start()
         s.env = pipeline_env(s.moto, work)
         s.data = make_fixtures(work)
         s.data_proc, s.data_port = start_data_server(work)
         if imds:
-            s.imds_server, s.imds_url = start_imds()
+            s.imds_server, s.imds_url, s.imds_state = start_imds()
+        s.ec2_host = ec2_host.FakeEc2Host(s.moto, names, s.env, s.imds_state).start()
         yield s
     finally:
+        if s.ec2_host:
+            s.ec2_host.stop()
+            (work / "ec2-host.log").write_text("\n".join(s.ec2_host.event_lines()) + "\n")
         clean_up(keep, work, names, s.moto, s.data_proc, s.imds_server)
 
 
@@ -185,20 +202,21 @@ def pipeline_env(moto, work):
 
 def start_container(container, env, work):
     """A fresh instance stand-in: the scenario image, host network (moto, the data server and the FAKE IMDS are on
-    127.0.0.1), the work directory mounted."""
+    127.0.0.1), the work directory mounted, an init as PID 1 and the FAKE poweroff (the container stops when its
+    system powers off, as a virtual machine does)."""
     sh(["podman", "rm", "-f", container], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # --http-proxy=false: the dead proxy that seals the controller off from real AWS must not reach the container.
-    sh(["podman", "run", "-d", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
+    sh(["podman", "run", "-d", "--init", "--name", container, "--network", "host", "--http-proxy=false", "-v", f"{work}:{work}",
         IMAGE, "sleep", "infinity"], check=True, stdout=subprocess.DEVNULL, env=env)
+    sh(["podman", "cp", REPO / "tests" / "fakes" / "poweroff", f"{container}:/usr/local/sbin/poweroff"], check=True, env=env)
 
 
 def start_imds():
-    """The FAKE IMDSv2 (tests/fakes/imds.py) in this process; returns (server, its URL)."""
-    sys.path.insert(0, str(REPO / "tests" / "fakes"))
+    """The FAKE IMDSv2 (tests/fakes/imds.py) in this process; returns (server, its URL, its state)."""
     import imds
 
-    server, _ = imds.serve()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    server, state = imds.serve()
+    return server, f"http://127.0.0.1:{server.server_address[1]}", state
 
 
 def imds_control(url, verb):
@@ -404,6 +422,8 @@ def check_failover(moto, log):
           "sufficient g4dn.xlarge capacity in the Availability Zone you requested (us-east-1a)." in flat
           and re.search(r"attempt 2/2: g4dn\.xlarge in us-east-1b \(on-demand\): launched 1 \(i-\w+\)", flat),
           "provision said what EC2 answered in us-east-1a and where it launched instead")
+
+
 def check_measured(log, work):
     """The first run's measured figures replace the published ones in the second run's plan: the Pkg phase (kept in
     artifacts/measured.json by the configure play) and the training's seconds per 200 (its metrics.json)."""
@@ -417,6 +437,64 @@ def check_measured(log, work):
     if any(spi):  # a log with timestamps gives a training speed
         check(re.search(r"train +\d+h\d+m .*?\[measured: run pipeline on ", flat) is not None,
               f"the second run's plan takes the training speed the first run measured ({spi})")
+
+
+def live_instances(moto, run_id="pipeline"):
+    return [i["InstanceId"] for i in all_instances(moto, run_id) if i["State"]["Name"] in ("pending", "running")]
+
+
+def all_instances(moto, run_id="pipeline"):
+    tag = [{"Name": "tag:mocha-cloud:run-id", "Values": [run_id]}]
+    return [i for r in moto.client("ec2").describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
+
+
+def changed_tasks(output, host):
+    """The names of the tasks that reported changed for HOST in an ansible-playbook output."""
+    task, found = "", []
+    for line in output.splitlines():
+        m = re.match(r"^TASK \[(.*)\] \*+$", line)
+        if m:
+            task = m.group(1)
+        elif re.match(rf"^changed: \[{re.escape(host)}\]", line):
+            found.append(task)
+    return found
+
+
+def check_kept(output, instance):
+    """Kept with aws_gpu_instance_keep: the autodown play keeps it, and the bill says until when."""
+    flat = " ".join(output.split())
+    check("kept (aws_gpu_instance_keep) until its expiry" in flat and "Terminate the instances" in flat
+          and "changed: [localhost]" not in flat.split("Autodown | Terminate")[1][:300],
+          f"run 1 kept its instance {instance}")
+    check(f"still running {instance} (pipeline)" in flat and "until its expiry" in flat and "The bill of run pipeline" in flat,
+          f"the bill of run 1 says {instance} still runs until its expiry")
+
+
+def check_autodown(output, moto, host, container, env, instance, wall):
+    """Run 2 ends the run: the controller terminates the instance (its only changes are the end of the run), EC2's
+    container stops, and the run's other resources go; the results stay. Prints the autodown: line."""
+    changes = changed_tasks(output, "localhost")
+    check(changes and all(t.split(" : ")[-1].startswith(("Autodown |", "Teardown |")) for t in changes)
+          and any("Terminate the instances" in t for t in changes),
+          f"run 2's only changes on the controller end the run: {changes}")
+    (inst,) = [i for i in all_instances(moto) if i["InstanceId"] == instance]
+    check(inst["State"]["Name"] == "terminated", f"{instance} is terminated in EC2: {inst['State']}")
+    deadline = time.monotonic() + 60
+    while ec2_host.container_state(container, env) == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    check(ec2_host.container_state(container, env) == "exited", f"its container stopped: {ec2_host.container_state(container, env)}")
+    flat = " ".join(output.split())
+    m = re.search(rf"Autodown: {instance} \(\S+\) terminated ([0-9.]+) s after its results were home", flat)
+    check(m is not None and 0 <= float(m.group(1)) <= wall, f"the play says how soon {instance} ended after its results were home")
+    left = aws_leftovers(moto)
+    check(not left["instances"] and not left["security_groups"] and not left["key_pairs"] and not left["run_roles"]
+          and not left["instance_profiles"] and len(left["buckets"]) == 1,
+          f"the run's security group, key pair, role and profile went with it; the results bucket stays: {left}")
+    check("still running nothing" in flat and "results s3://.../mocha-cloud/pipeline/" in flat
+          and "remove it all ansible-playbook playbooks/teardown.yml -e aws_gpu_instance_teardown_run_id=pipeline "
+              "-e teardown_delete_results=true" in flat, "the bill of run 2 says nothing runs, what is left and how to remove it")
+    print(f"autodown: {instance} {inst['State']['Name']} {float(m.group(1)):.1f} s after its results were home "
+          f"(container {ec2_host.container_state(container, env)})", flush=True)
 
 
 def aws_leftovers(moto):
@@ -481,7 +559,10 @@ def main():
         times = []
         for n in (1, 2):
             t0 = time.monotonic()
-            run = sh(playbook, env=env, cwd=REPO, capture_output=True)
+            # The first journey keeps its instance, so that the second shows changed=0 on it; the second runs with the
+            # shipped settings and ends it.
+            keep = ["-e", json.dumps({"aws_gpu_instance_keep": True})] if n == 1 else []
+            run = sh(playbook + keep, env=env, cwd=REPO, capture_output=True)
             times.append(time.monotonic() - t0)
             (work / f"run{n}.log").write_text(run.stdout + run.stderr)
             print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
@@ -495,11 +576,25 @@ def main():
                 check_julia_method(container, env, run.stdout, gcc)
                 check_julia_runtime(container, env)
                 check_pkg_jobs(run.stdout)
+                (first,) = live_instances(moto)
+                check_kept(run.stdout, first)
             if n == 2:
                 check_measured(run.stdout, work)
-            if n == 2:
-                changed = {h: r["changed"] for h, r in hosts.items()}
-                check(all(c == 0 for c in changed.values()), f"run 2 changed nothing: {changed}")
+                changed = {h: r["changed"] for h, r in hosts.items() if h != "localhost"}
+                check(all(c == 0 for c in changed.values()), f"run 2 changed nothing on the instance: {changed}")
+                check_autodown(run.stdout, moto, s.ec2_host, container, env, first, times[-1])
+
+        # A third journey: the run finished and its instance is gone; its results are home, so nothing is launched and
+        # nothing changes.
+        third = sh(playbook, env=env, cwd=REPO, capture_output=True)
+        (work / "run3.log").write_text(third.stdout + third.stderr)
+        flat3 = " ".join(third.stdout.split())
+        check(third.returncode == 0 and not live_instances(moto) and len(all_instances(moto)) == 1,
+              f"run 3 launched nothing: {[i['InstanceId'] for i in all_instances(moto)]} (rc={third.returncode}) "
+              + ("" if third.returncode == 0 else flat3[-1500:]))
+        check("Run pipeline finished: its results come home from its S3 state; nothing is launched." in flat3
+              and "already home" in flat3 and recap(third.stdout).get("localhost", {}).get("changed") == 0,
+              f"run 3 found the results home and changed nothing: {recap(third.stdout)}")
 
         # artifacts/<host>/<run id>/ holds the results; artifacts/<run id>/state/ the run's state, kept by run id.
         tops = [p for p in (work / "artifacts").iterdir() if p.is_dir()] if (work / "artifacts").is_dir() else []

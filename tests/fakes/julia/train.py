@@ -24,7 +24,9 @@ stage and the momentum, which shape the made-up curves (see lr_shape). Then, lik
 The made-up objective and test accuracy are plausible, not computed. Before Mocha's first line it prints one line
 naming itself as the fake. Environment: FAKE_MOCHA_SECONDS_PER_ITER (default 0.0002) paces it, so tests can kill it
 mid-run (FAKE_MOCHA_SNAPSHOT_WRITE_SECONDS, default 0, pauses in the middle of writing a snapshot);
-FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N. Standard library only.
+FAKE_MOCHA_FAIL_AT=N makes it crash at iteration N; while the file FAKE_MOCHA_HOLD_FILE names exists, it waits before
+any step beyond iteration FAKE_MOCHA_HOLD_AT (default: before its last step), so a test holds a run going, however slow
+the machine, until it lets it go on. Standard library only.
 """
 
 import json
@@ -328,6 +330,10 @@ def main(argv):
     while it < cfg["max_iter"]:
         nxt = min(cfg["max_iter"], (it // step + 1) * step)
         time.sleep(pace * (nxt - it))
+        hold = os.environ.get("FAKE_MOCHA_HOLD_FILE")
+        hold_at = int(os.environ.get("FAKE_MOCHA_HOLD_AT") or cfg["max_iter"] - 1)
+        while nxt > hold_at and hold and os.path.exists(hold):
+            time.sleep(0.2)
         it = nxt
         if fail_at and it >= fail_at:
             fail(f"FAKE_MOCHA_FAIL_AT={fail_at} reached")

@@ -131,3 +131,28 @@ def test_fake_training_checks_its_inputs(tmp_path):
         capture_output=True, text=True, check=False,
     )
     assert out.returncode == 1 and "missing.txt: no such file" in out.stderr
+
+
+def test_the_hold_file_keeps_the_training_at_its_iteration_until_it_goes(tmp_path):
+    """FAKE_MOCHA_HOLD_FILE / FAKE_MOCHA_HOLD_AT: the pipelines keep a run going at a known iteration however slow the
+    machine (a controller that finds it running), then let it finish."""
+    import threading
+    import time
+
+    hold = tmp_path / "hold"
+    hold.write_text("hold\n")
+    seen = []
+
+    def let_go():
+        seen.extend(sorted(os.listdir(tmp_path / "snapshots")))
+        hold.unlink()
+
+    threading.Timer(1.5, let_go).start()
+    t0 = time.monotonic()
+    out = _fake_run(tmp_path, 1000, {"FAKE_MOCHA_HOLD_FILE": str(hold), "FAKE_MOCHA_HOLD_AT": "500"})
+    assert out.returncode == 0 and time.monotonic() - t0 >= 1.5, out.stderr
+    # held at 500 until let go (a fresh run saves iteration 0 first, as Mocha v0.3.1's init_solve does)
+    assert seen == ["snapshot-000000.jld", "snapshot-000500.jld"]
+    train = [p["iter"] for p in log_utils.parse_mocha_log(out.stdout)["train"]]
+    assert train == [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    assert sorted(os.listdir(tmp_path / "snapshots")) == ["snapshot-000000.jld", "snapshot-000500.jld", "snapshot-001000.jld"]

@@ -222,7 +222,22 @@ def test_ec2_tag_vars_refuses_the_host_for_a_bad_results_tag_and_publishes_a_goo
 
 def test_marker_parsed():
     assert aws_results.parse_marker(b'{"state": "running", "iteration": 1200, "updated_at": "2026-11-30T10:00:00Z", "x": 1}') == {
-        "state": "running", "iteration": 1200, "updated_at": "2026-11-30T10:00:00Z"}
+        "state": "running", "iteration": 1200, "updated_at": "2026-11-30T10:00:00Z", "host": "", "snapshot": ""}
+
+
+@pytest.mark.parametrize("host,snapshot,kept", [
+    ("mocha-cloud-run1-i-0abc", "snapshot-000400.jld", ("mocha-cloud-run1-i-0abc", "snapshot-000400.jld")),
+    ("../outside", "snapshot-000400.jld\n", ("", "")),
+    ("..", "snapshot-\u0663\u0663.jld", ("", "")),
+    ("a/b", "../snapshot-000400.jld", ("", "")),
+    (5, None, ("", "")),
+])
+def test_marker_host_and_snapshot_only_in_their_strict_form(host, snapshot, kept):
+    """The host names a directory on the controller and the snapshot a file: anything else in them is dropped."""
+    import json
+
+    got = aws_results.parse_marker(json.dumps({"state": "finished", "host": host, "snapshot": snapshot}).encode())
+    assert (got["host"], got["snapshot"]) == kept
 
 
 @pytest.mark.parametrize("data,message", [
@@ -272,7 +287,15 @@ def test_instance_record_of_a_reclaimed_spot_instance():
         "availability_zone": "us-east-1b", "state": "terminated", "state_reason_code": "Server.SpotInstanceTermination",
         "state_reason_message": "Server.SpotInstanceTermination: Spot instance termination",
         "state_transition_reason": "Service initiated (2026-11-30 12:34:56 GMT)",
-        "launch_time": "2026-11-30T09:00:00Z", "end_time": "2026-11-30T12:34:56Z", "run_id": "exp1", "project": "mocha-cloud"}
+        "launch_time": "2026-11-30T09:00:00Z", "end_time": "2026-11-30T12:34:56Z", "run_id": "exp1", "project": "mocha-cloud",
+        "expires_at": ""}
+
+
+@pytest.mark.parametrize("tag,kept", [("2026-11-30T17:00:00Z", "2026-11-30T17:00:00Z"), ("2026-11-30T17:00:00Z\n", ""),
+                                      ("tomorrow", ""), (None, "")])
+def test_instance_record_keeps_the_expiry_tag_only_in_its_form(tag, kept):
+    tags = SPOT_RECLAIMED["Tags"] + ([{"Key": "mocha-cloud:expires-at", "Value": tag}] if tag is not None else [])
+    assert aws_results.instance_record(dict(SPOT_RECLAIMED, Tags=tags))["expires_at"] == kept
 
 
 def inst(state, code="", iid="i-1", end=""):
@@ -356,7 +379,8 @@ def test_marker_absent_unreadable_and_read():
         assert aws_results.read_marker(s3, BUCKET, "p/r/") == (None, "")
         assert aws_results.read_marker(s3, BUCKET, "p/r/") == (None, f"AccessDenied reading s3://{BUCKET}/p/r/state.json")
         assert "not JSON" in aws_results.read_marker(s3, BUCKET, "p/r/")[1]
-        assert aws_results.read_marker(s3, BUCKET, "p/r/") == ({"state": "interrupted", "iteration": 42, "updated_at": "t"}, "")
+        assert aws_results.read_marker(s3, BUCKET, "p/r/") == ({"state": "interrupted", "iteration": 42, "updated_at": "t",
+                                                                   "host": "", "snapshot": ""}, "")
 
 
 def test_a_bucket_of_another_account_is_reported_not_read():

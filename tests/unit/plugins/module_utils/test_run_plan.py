@@ -163,3 +163,16 @@ def test_recording_keeps_other_keys_and_changes_nothing_without_a_measure():
     both = rp.record_measured(first, "g4dn.xlarge", "h2", {"mocha": {"seconds": 200}}, "t2")
     assert set(both) == {"g5.xlarge", "g4dn.xlarge"} and both["g5.xlarge"] == first["g5.xlarge"]
     assert rp.record_measured(both, "g4dn.xlarge", "h2", {}, "t3") == both
+def test_at_most_is_the_plan_plus_the_grace_when_the_instance_ends_itself():
+    """With autodown (the shipped setting) the bound is the plan plus the idle grace, not the instance's whole life."""
+    ends = rp.plan(dict(SHIPPED, backend="gpu", max_hours=22, idle_minutes=15))
+    assert ends["cost_at_most_usd"] == round((ends["total_with_margin_seconds"] / 3600 + 0.25) * 0.526, 2)
+    assert ends["cost_at_most_usd"] < 1.5 < ends["cost_at_max_hours_usd"] == 11.57
+    line = next(x for x in ends["lines"] if x.strip().startswith("cost"))
+    assert f"at most ${ends['cost_at_most_usd']:.2f}: the plan plus the 15-minute grace" in line and "22 h expiry is the backstop" in line
+    kept = rp.plan(dict(SHIPPED, backend="gpu", max_hours=22, idle_minutes=None))
+    assert kept["cost_at_most_usd"] is None
+    assert "at most $11.57 if the instance lives its 22 h (aws_gpu_instance_keep)" in "\n".join(kept["lines"])
+    # Never more than the whole life.
+    long = rp.plan(dict(SHIPPED, max_hours=20.5, idle_minutes=600))
+    assert long["cost_at_most_usd"] == round(20.5 * 0.526, 2)
