@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.filter import julia_versions as jv
+from ansible_collections.mocha.cloud.plugins.module_utils import julia_versions as jv
 from conftest import REPO, load_source
 
 

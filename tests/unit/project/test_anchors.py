@@ -5,7 +5,7 @@ tests/integration/test_cifar10_preflight.py.)"""
 import re
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.filter import julia_versions
+from ansible_collections.mocha.cloud.plugins.module_utils import julia_versions
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, aws_guard, julia_pkg
 from conftest import REPO
 

@@ -1,10 +1,10 @@
-"""julia_build's choice of method (auto / source / binary) and the dead-URL srccache table (plugins/filter/julia_versions.py)."""
+"""julia_build's choice of method (auto / source / binary) and the dead-URL srccache table (plugins/module_utils/julia_versions.py)."""
 
 import hashlib
 
 import pytest
 import yaml
-from ansible_collections.mocha.cloud.plugins.filter import julia_versions as jv
+from ansible_collections.mocha.cloud.plugins.module_utils import julia_versions as jv
 from conftest import REPO, load_source
 
 VARS = REPO / "roles" / "julia_build" / "vars"
