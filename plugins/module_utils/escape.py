@@ -24,8 +24,6 @@ unit file setting, for example), so a template never renders a value that change
 
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.julia_pkg import JuliaPkgError, julia_str
-
 FORMATS = ("julia", "systemd", "systemd_exec", "make")
 
 
@@ -54,11 +52,33 @@ def _refuse_edge_blanks(text, fmt, why):
         raise EscapeError(f"{text!r} cannot be written in {fmt}: it starts or ends with blanks, {why}")
 
 
+_JULIA_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def julia_str(value):
+    """Return a Julia string literal whose value is exactly ``value`` (a str): the one way a Python string becomes
+    Julia code (the Julia package module imports it).
+
+    Backslash, double quote and ``$`` (interpolation) are escaped; every other character outside
+    printable ASCII becomes a ``\\UXXXXXXXX`` escape, which Julia 0.4 and later all read. The
+    result is therefore pure printable ASCII and cannot end the literal early or interpolate.
+    """
+    if not isinstance(value, str):
+        raise EscapeError(f"julia_str needs a str, got {type(value).__name__!r}")
+    out = ['"']
+    for ch in value:
+        if ch in _JULIA_ESCAPES:
+            out.append(_JULIA_ESCAPES[ch])
+        elif 0x20 <= ord(ch) < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    out.append('"')
+    return "".join(out)
+
+
 def julia(value):
-    try:
-        return julia_str(_text(value, "julia"))
-    except JuliaPkgError as exc:  # pragma: no cover - _text already made it a str
-        raise EscapeError(str(exc)) from None
+    return julia_str(_text(value, "julia"))
 
 
 # Per format: (where, why a control character, why edge blanks, where and why a backslash).

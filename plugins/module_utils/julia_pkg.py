@@ -7,7 +7,7 @@
 Everything here is text in, text or dict out, so it can be unit-tested without Julia:
 
 * validation of user input (package names, versions, git URLs and revisions);
-* :func:`julia_str`, the one function that turns a Python string into a Julia string literal;
+* :func:`julia_str`, a Python string as a Julia string literal (the rule lives in escape.py, beside the other formats);
 * :func:`parse_julia_version` and :func:`pkg_generation` (``julia --version`` -> "legacy" or "pkg3");
 * builders for the Julia programs the modules run (:func:`build_program` and friends);
 * :func:`parse_report`, which reads the one-line answer those programs print.
@@ -21,6 +21,7 @@ import json
 import os
 import re
 
+from ansible_collections.mocha.cloud.plugins.module_utils import escape
 from ansible_collections.mocha.cloud.plugins.module_utils.julia_runtime import UNSET, system_ca_store
 
 MARKER = "MOCHA_CLOUD_JSON "
@@ -114,28 +115,14 @@ def validate_rev(rev):
 # ---------------------------------------------------------------------------------------------
 # Julia literals
 # ---------------------------------------------------------------------------------------------
-_SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
 def julia_str(value):
-    """Return a Julia string literal whose value is exactly ``value``.
-
-    Backslash, double quote and ``$`` (interpolation) are escaped; every other character outside
-    printable ASCII becomes a ``\\UXXXXXXXX`` escape, which Julia 0.4 and later all read. The
-    result is therefore pure printable ASCII and cannot end the literal early or interpolate.
-    """
-    if not isinstance(value, str):
-        raise JuliaPkgError(f"julia_str needs a str, got {type(value).__name__!r}")
-    out = ['"']
-    for ch in value:
-        if ch in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[ch])
-        elif 0x20 <= ord(ch) < 0x7F:
-            out.append(ch)
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
+    """Return a Julia string literal whose value is exactly ``value``: escape.julia_str, the one rule (backslash,
+    double quote and ``$`` escaped, everything outside printable ASCII as ``\\UXXXXXXXX``), with JuliaPkgError for
+    a value that is not a str."""
+    try:
+        return escape.julia_str(value)
+    except escape.EscapeError as exc:
+        raise JuliaPkgError(str(exc)) from None
 
 
 def julia_str_vector(values):

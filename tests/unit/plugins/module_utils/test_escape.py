@@ -34,6 +34,16 @@ def test_julia_literal_reads_back_exactly(value):
     assert fake_julia.julia_unescape(literal[1:-1]) == value
 
 
+def test_julia_str_is_the_rule_the_julia_package_module_uses():
+    from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg
+
+    assert julia_pkg.julia_str('a"$b\u00e9') == escape.julia_str('a"$b\u00e9') == '"a\\"\\$b\\U000000e9"'
+    with pytest.raises(escape.EscapeError, match="needs a str"):
+        escape.julia_str(3)
+    with pytest.raises(julia_pkg.JuliaPkgError, match="needs a str"):
+        julia_pkg.julia_str(3)
+
+
 def test_julia_unescaped_interpolation_is_what_the_fake_refuses():
     """The fake reads literals as Julia does: a raw '$' interpolates, so it fails; the escaped form does not."""
     with pytest.raises(SystemExit):
