@@ -24,7 +24,7 @@ instead of launching anything. Pure functions, unit-tested.
 
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.aws_results import NAME_RE, TAG_PREFIX
+from ansible_collections.mocha.cloud.plugins.module_utils.names import NAME_RE, TAG_PREFIX
 
 INSTANCE_ID_RE = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 EC2_GROUP = "mocha_cloud_ec2"

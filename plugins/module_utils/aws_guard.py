@@ -25,24 +25,18 @@ import math
 import os
 import re
 
+# The ceilings of the settings that bound what a run can cost (LIMITS, documented in docs/aws.md), the one name rule of
+# a project and a run id (NAME_RE, name_problem: what the role accepts, and what the inventory accepts back from a
+# tag), the tags' prefix and the expiry time's form: shared with aws_results, autodown and sweep.
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_results
+from ansible_collections.mocha.cloud.plugins.module_utils.names import EXPIRES_RE, LIMITS, NAME_RE, TAG_PREFIX, name_problem
 
-# Ceilings of the settings that bound what a run can cost. Documented in docs/aws.md.
-LIMITS = {
-    "max_hours": 168.0,     # one week; Mocha's CIFAR-10 run takes ~15 h on the CPU backend
-    "count": 8,
-    "volume_size_gb": 1024,
-}
 MIN_VOLUME_GB = 8
 # The broadest SSH source accepted without aws_gpu_instance_allow_world_ssh, by IP version.
 WIDEST_PREFIX = {4: 8, 6: 32}
 
-# Project and run id: what the role accepts, and what the inventory accepts back from a tag (the one rule, kept in
-# aws_results where the names are made).
-NAME_RE = aws_results.NAME_RE
 # A login name (POSIX portable, as useradd accepts by default).
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-EXPIRES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # [user@]host[:port], host a DNS name, an IPv4 address or a bracketed IPv6 address.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 BASTION_RE = re.compile(
@@ -50,8 +44,6 @@ BASTION_RE = re.compile(
     r"(?P<host>" + _LABEL + r"(?:\." + _LABEL + r")*|\[(?P<ipv6>[0-9A-Fa-f:.]{2,45})\])"
     r"(?::(?P<port>[0-9]{1,5}))?"
 )
-TAG_PREFIX = "mocha-cloud:"
-
 # Key types EC2 ImportKeyPair accepts (RSA and ED25519 only).
 EC2_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 OTHER_KEY_TYPES = ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-dss",
@@ -267,10 +259,6 @@ def extra_tags_problem(tags):
         return (f"aws_gpu_instance_extra_tags may not set {', '.join(reserved)}: tags starting with {TAG_PREFIX} are "
                 "set by the role itself (aws: by AWS)")
     return None
-
-
-def name_problem(value, name):
-    return aws_results.name_problem(value, name)
 
 
 def name_problems(names, optional=()):

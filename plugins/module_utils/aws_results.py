@@ -25,15 +25,13 @@ import json
 import re
 
 from ansible_collections.mocha.cloud.plugins.module_utils import snapshot_state
+from ansible_collections.mocha.cloud.plugins.module_utils.names import EXPIRES_RE, NAME_RE, TAG_PREFIX, name_problem
 
 try:
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - the modules report missing boto3 themselves
     ClientError = Exception
 
-# The one name rule of a project and a run id (aws_guard imports it; no '*' or '?': they are wildcards in IAM conditions
-# and EC2 tag filters).
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
 PARTITION_RE = re.compile(r"aws(?:-[a-z]+){0,3}")
@@ -45,7 +43,6 @@ BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 BOUNDARY_RE = re.compile(r"arn:aws(?:-[a-z]+){0,3}:iam::(?:[0-9]{12}|aws):policy/[\w+=,.@/-]{1,512}")
 
-TAG_PREFIX = "mocha-cloud:"
 IAM_PATH_ROOT = "/mocha-cloud/"
 ROLE_NAME_MAX = 64
 POLICY_NAME = "mocha-cloud-results"
@@ -56,7 +53,6 @@ MARKER_STATES = ("running", "interrupted", "finished", "failed")
 # The host a marker names (an inventory hostname, used as one directory name on the controller) and its snapshot.
 MARKER_HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MARKER_SNAPSHOT_RE = re.compile(r"snapshot-[0-9]{6,12}[.]jld")
-EXPIRES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 LIVE_STATES = ("pending", "running")
 STOPPED_STATES = ("stopping", "stopped")
 SPOT_INTERRUPTION = "Server.SpotInstanceTermination"
@@ -119,13 +115,6 @@ def default_bucket_name(project, account_id, region):
     if problem:  # pragma: no cover - the construction above cannot produce one; kept as a guard
         raise ResultsError(problem)
     return name
-
-
-def name_problem(value, setting):
-    """Why VALUE is not a project or run id (None when it is); SETTING names it in the message."""
-    if not _fullmatch(NAME_RE, value):
-        return f"{setting} must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {value!r}"
-    return None
 
 
 def _check_name(value, setting):

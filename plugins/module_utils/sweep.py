@@ -19,13 +19,13 @@ Pure functions (values in, values or problems out), shared by the filters ``moch
 Each variant is an ordinary cifar10 run: run id ``<sweep>--<variant>``, its own run directory on its host, results
 under ``<artifacts>/<sweep>/<variant>/``. Names never hold ``--``, so the run id says which sweep and variant it is
 (sweep ``a`` variant ``b-c`` is ``a--b-c``, sweep ``a-b`` variant ``c`` is ``a-b--c``): two sweeps never share a run id,
-its state on the controller or its systemd unit. The run id passes the one name rule of run ids (aws_guard).
+its state on the controller or its systemd unit. The run id passes the one name rule of run ids (names.py).
 """
 
 import math
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils.aws_guard import LIMITS, name_problem
+from ansible_collections.mocha.cloud.plugins.module_utils.names import LIMITS, name_problem
 
 # Sweep and variant names end up in paths, systemd unit names, run ids and tag values: lower case, digits, single
 # hyphens (``--`` joins the two in a run id), at most 32 characters.

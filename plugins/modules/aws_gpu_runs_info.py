@@ -166,7 +166,7 @@ msg:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402 (after DOCUMENTATION)
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry  # noqa: E402
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_results  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_results, names  # noqa: E402
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
@@ -184,7 +184,7 @@ def discover(module, ec2, s3, iam, sts):
     instances = aws_results.describe_project_instances(ec2, project, run_id, p["include_terminated"])
     by_run = {}
     for record in instances:
-        if aws_results.NAME_RE.fullmatch(record["run_id"] or ""):
+        if names.NAME_RE.fullmatch(record["run_id"] or ""):
             by_run.setdefault(record["run_id"], []).append(record)
         else:
             refused.append(f"instance {record['instance_id']}: its tag mocha-cloud:run-id {record['run_id']!r} is not a run id")
@@ -251,7 +251,7 @@ def main():
         problems.append(f"bucket_owner must be an account id (12 digits), got {p['bucket_owner']!r}")
     for key in ("project", "run_id"):
         if p[key] is not None:
-            problems.append(aws_results.name_problem(p[key], key))
+            problems.append(names.name_problem(p[key], key))
     problems = [x for x in problems if x]
     if problems:
         module.fail_json(msg="; ".join(problems))

@@ -5,8 +5,7 @@ tests/integration/test_cifar10_preflight.py.)"""
 import re
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.module_utils import julia_versions
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, aws_guard, julia_pkg
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, aws_guard, julia_pkg, julia_versions
 from conftest import REPO
 
 # A match/regex/search test or select() whose pattern ends in '$'.

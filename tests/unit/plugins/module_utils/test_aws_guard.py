@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard, aws_results
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard, aws_results, names
 
 # --- SSH source -------------------------------------------------------------------------------------------
 
@@ -260,7 +260,7 @@ def test_no_plan_means_no_plan_check():
     assert aws_guard.limit_problems({"max_hours": 1, "planned_hours": 0}) == []
 
 
-# The one name rule (aws_results.NAME_RE, imported here): what teardown and the cifar10 role check before a name selects
+# The one name rule (names.NAME_RE, imported here): what teardown and the cifar10 role check before a name selects
 # AWS resources or becomes a path.
 @pytest.mark.parametrize("value", ["mocha*", "r1*", "r1?", "exp1\n", "../outside", "..", "a/b", "", " r1", "r1 ", "r٣", None, 7,
                                    "x" * 64])
@@ -274,6 +274,7 @@ def test_name_problems_accept_names_and_optional_empties():
     assert aws_guard.name_problems({"p": "mocha-cloud", "r": ""}, optional=["r"]) == []
     assert aws_guard.name_problems({"p": "", "r": ""}, optional=["r"]) == ["p must be 1-63 letters, digits, '.', '_' or '-' "
                                                                         "starting with a letter or digit, got ''"]
-    assert aws_guard.NAME_RE is aws_results.NAME_RE  # one rule, not a copy
+    assert aws_guard.NAME_RE is aws_results.NAME_RE is names.NAME_RE  # one rule, not a copy
+    assert aws_guard.name_problem is aws_results.name_problem is names.name_problem
     with pytest.raises(aws_guard.GuardError, match="needs a dict"):
         aws_guard.name_problems(["p"])
