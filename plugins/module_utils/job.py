@@ -7,15 +7,14 @@
 Every long job on a host (a Julia build, a training run) is run by a rendered ``jobctl`` with the same verbs (start,
 stop, status, wait, run) and the same one-line JSON status. These functions read that status and make the one
 progress line a poll prints: for a build, elapsed time against the time expected for this host; for a training run,
-the iteration, objective, accuracy, speed, ETA and the time left before the instance expires.
+the iteration, objective, accuracy, speed, ETA and the time left before the instance expires. The Mocha log itself
+is read by mocha_log (which this module does not import: the figures come in as mocha_log.progress's answer).
 """
 
 import calendar
 import json
 import re
 import time
-
-from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import format_duration
 
 ENDED_PHASES = ("finished", "failed", "stopped", "interrupted")
 
@@ -64,6 +63,34 @@ def epoch(value):
     if not m:
         return None
     return float(calendar.timegm(tuple(int(x) for x in m.groups()[:6]) + (0, 0, 0)))
+
+
+def format_duration(seconds, hour_seconds=True):
+    """3725 -> '1h02m05s' ('1h02m' without hour_seconds), 125 -> '2m05s', 9 -> '9s', None -> 'unknown';
+    a negative time reads as 0s."""
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(max(seconds, 0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m" + (f"{secs:02d}s" if hour_seconds else "")
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def progress_line(prog):
+    """One human line of mocha_log.progress()'s answer: 'iteration 4600/70000 (6.6%), objective 1.0770, last test accuracy 62.82% (at 4000), ...'."""
+    parts = [f"iteration {prog['iteration']}/{prog['max_iter']} ({prog['percent']:.1f}%)"]
+    parts.append("objective %s" % ("{:.4f}".format(prog["objective"]) if prog["objective"] is not None else "n/a"))
+    if prog["last_accuracy"] is not None:
+        parts.append(f"last test accuracy {prog['last_accuracy']:.2f}% (at {prog['last_accuracy_iter']})")
+    else:
+        parts.append("last test accuracy n/a")
+    parts.append("%s it/s" % (prog["it_per_s"] if prog["it_per_s"] is not None else "n/a"))
+    parts.append("ETA {}".format(format_duration(prog["eta_s"])))
+    return ", ".join(parts)
 
 
 def duration(seconds):

@@ -30,7 +30,5 @@ def test_parse_status_refuses_what_is_not_a_status():
                                                    (-3, "0s", "0s"), (None, "unknown", "unknown")])
 def test_durations_of_the_poll_line_and_the_log_line(seconds, short, full):
     """The poll line's durations leave out the seconds once there are hours; the log parser's keep them."""
-    from ansible_collections.mocha.cloud.plugins.module_utils.mocha_log import format_duration
-
     assert job.duration(seconds) == short
-    assert format_duration(seconds) == full
+    assert job.format_duration(seconds) == full

@@ -4,6 +4,7 @@ and metrics."""
 import json
 
 import pytest
+from ansible_collections.mocha.cloud.plugins.module_utils import job
 from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log as log_utils
 from conftest import FIXTURES
 
@@ -47,7 +48,7 @@ def test_tutorial_cpu_log_rate_and_progress():
     # Over the last five summaries (1400 -> 2400), validation pauses included: 1000 iterations in 824 s.
     assert prog["it_per_s"] == round(1000 / 824, 3)
     assert prog["eta_s"] == pytest.approx((70000 - 2400) * 824 / 1000, rel=0.01)
-    line = log_utils.progress_line(prog)
+    line = job.progress_line(prog)
     assert line.startswith("iteration 2400/70000 (3.4%), objective 1.2299, last test accuracy 51.04% (at 2000), ")
     assert "ETA 15h28m" in line
 
@@ -104,7 +105,7 @@ def test_restart_without_a_snapshot_counts_each_iteration_once():
 def test_empty_log_progress():
     prog = log_utils.progress(log_utils.parse_mocha_log("julia: starting\n"), 70000)
     assert prog["iteration"] == 0 and prog["eta_s"] is None and prog["it_per_s"] is None
-    assert log_utils.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
+    assert job.progress_line(prog) == "iteration 0/70000 (0.0%), objective n/a, last test accuracy n/a, n/a it/s, ETA unknown"
 
 
 V031_RESUMED = """Configuring Mocha...
