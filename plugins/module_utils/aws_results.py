@@ -52,7 +52,9 @@ MARKER_MAX_BYTES = snapshot_state.MARKER_MAX_BYTES
 MARKER_STATES = ("running", "interrupted", "finished", "failed")
 # The host a marker names (an inventory hostname, used as one directory name on the controller) and its snapshot.
 MARKER_HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-MARKER_SNAPSHOT_RE = re.compile(r"snapshot-[0-9]{6,12}[.]jld")
+# The snapshot a marker names: a name of the one rule (snapshot_state.SNAPSHOT_NAME) with as many digits as Mocha
+# writes (snapshot-%06d.jld: 6 or more), and at most 12.
+MARKER_SNAPSHOT_DIGITS = (6, 12)
 LIVE_STATES = ("pending", "running")
 STOPPED_STATES = ("stopping", "stopped")
 SPOT_INTERRUPTION = "Server.SpotInstanceTermination"
@@ -337,7 +339,13 @@ def parse_marker(data):
     host, snapshot = doc.get("host"), doc.get("snapshot")
     return {"state": state, "iteration": iteration, "updated_at": updated,
             "host": host if _fullmatch(MARKER_HOST_RE, host) and host.strip(".") else "",
-            "snapshot": snapshot if _fullmatch(MARKER_SNAPSHOT_RE, snapshot) else ""}
+            "snapshot": snapshot if _marker_snapshot(snapshot) else ""}
+
+
+def _marker_snapshot(value):
+    """True when VALUE is a snapshot's file name a marker may give (see MARKER_SNAPSHOT_DIGITS)."""
+    m = snapshot_state.SNAPSHOT_NAME.match(value) if isinstance(value, str) else None
+    return bool(m) and MARKER_SNAPSHOT_DIGITS[0] <= len(m.group("iter")) <= MARKER_SNAPSHOT_DIGITS[1]
 
 
 _TRANSITION_TIME_RE = re.compile(r"\((\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")

@@ -14,8 +14,14 @@ times are shifted as a whole; the figures made from them (rates, wall time) are 
 """
 
 import calendar
+import posixpath
 import re
 import time
+
+try:
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import SNAPSHOT_FILE, SNAPSHOT_NAME
+except ImportError:  # on a host, beside the state keeper: the file mocha.cloud.helper_files writes with this one
+    from snapshot_state import SNAPSHOT_FILE, SNAPSHOT_NAME
 
 # Two log styles exist. Mocha <= 0.1 (the docs' tutorials) logged through Logging.jl:
 #   20-Nov 06:58:26:INFO:root:004600 :: TRAIN obj-val = 1.07695698
@@ -35,9 +41,8 @@ _LINE = re.compile(r"^\s*(?:{}|{})(?P<msg>.*)$".format(_TS_LOGGING, _TS_MEMENTO.
 _TRAIN_OLD = re.compile(r"^\s*(?P<iter>\d+) :: TRAIN obj-val = (?P<obj>[-+0-9.eEnaNinf]+)")
 _TRAIN_NEW = re.compile(r"^\s*TRAIN\b.*?\biter=(?P<iter>\d+).*?\bobj_val=(?P<obj>[-+0-9.eEnaNinf]+)")
 _ACCURACY = re.compile(r"^\s*Accuracy \(avg over (?P<n>\d+)\) = (?P<acc>[0-9.]+)%")
-_SNAPSHOT = re.compile(r"Saving snapshot to (?P<file>snapshot-(?P<iter>\d+)\.jld)")
+_SNAPSHOT = re.compile(r"Saving snapshot to (?P<file>" + SNAPSHOT_FILE + ")")
 _LOADED = re.compile(r"Loading existing model from (?P<file>.*\S)")  # the path to the end of the line (it may hold spaces)
-_SNAPSHOT_NAME = re.compile(r"snapshot-(?P<iter>\d+)\.jld$")
 _VALIDATION_AFTER = re.compile(r"## Performance on Validation Set(?: after (?P<iter>\d+) iterations)?")
 
 
@@ -53,6 +58,13 @@ def parse_timestamp(text, year=None):
             parsed = time.struct_time((year or 2000,) + tuple(parsed)[1:])
         return float(calendar.timegm(parsed))
     return None
+
+
+def snapshot_iteration(path):
+    """The iteration of the snapshot a model was loaded from (the path's last part named by SNAPSHOT_NAME), 0 when the
+    model loaded is not a snapshot (training from the start)."""
+    snap = SNAPSHOT_NAME.match(posixpath.basename(path))
+    return int(snap.group("iter")) if snap else 0
 
 
 def parse_mocha_log(text, year=None):
@@ -121,8 +133,7 @@ def parse_mocha_log(text, year=None):
         m = _LOADED.search(msg)
         if m:
             resumed.append(m.group("file"))
-            snap = _SNAPSHOT_NAME.search(m.group("file"))
-            cut = int(snap.group("iter")) if snap else 0
+            cut = snapshot_iteration(m.group("file"))
             resumes.append({"iter": cut, "file": m.group("file"), "t": t})
             train[:] = [p for p in train if p["iter"] <= cut]
             validation[:] = [v for v in validation if v["iter"] <= cut]
@@ -154,8 +165,7 @@ def start_iteration(text):
             return 0
         loaded = _LOADED.search(msg)
         if loaded:
-            snap = _SNAPSHOT_NAME.search(loaded.group("file"))
-            return int(snap.group("iter")) if snap else 0
+            return snapshot_iteration(loaded.group("file"))
     return None
 
 

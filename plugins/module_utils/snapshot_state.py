@@ -24,8 +24,11 @@ import os
 import re
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-# The whole name and ASCII digits only: '$' would let a trailing newline through, and \d takes any script's digits.
-SNAPSHOT_NAME = re.compile(r"\Asnapshot-(?P<iter>[0-9]+)\.jld\Z")
+# The one rule of a snapshot's file name, as Mocha writes it (snapshot-%06d.jld): ASCII digits only (\d takes any
+# script's digits). SNAPSHOT_FILE is the pattern's text, for the patterns of the log lines that name a snapshot
+# (mocha_log); SNAPSHOT_NAME the whole name ('$' would let a trailing newline through).
+SNAPSHOT_FILE = r"snapshot-(?P<iter>[0-9]+)\.jld"
+SNAPSHOT_NAME = re.compile(r"\A" + SNAPSHOT_FILE + r"\Z")
 # The most a reader takes of a run's state files, which the host writes (so they are read as untrusted input): the
 # marker state.json (a few hundred bytes as the keeper writes it), legs.json (a few hundred bytes a leg) and the
 # training log (Mocha's CIFAR-10 run writes well under a megabyte).

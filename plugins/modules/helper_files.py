@@ -17,6 +17,8 @@ description:
     written only when it is missing or differs, with mode C(0644). O(dest) is made (C(0755)) when it is missing.
   - Only helpers that need nothing but the Python standard library are offered; where one imports another, it falls
     back to the plain name, which finds the other file in the same directory.
+  - A helper another one imports is written with it (C(mocha_log) brings C(snapshot_state), whose snapshot file-name
+    rule it reads), whether named or not.
 author:
   - mocha-cloud contributors (@mocha-cloud)
 options:
@@ -50,7 +52,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: The path of every helper named, written or already current.
+  description: The path of every helper named (and of those they import), written or already current.
   returned: always
   type: list
   elements: str
@@ -69,6 +71,19 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text  # noq
 from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log, run_legs, snapshot_state  # noqa: E402
 
 HELPERS = {"mocha_log": mocha_log, "run_legs": run_legs, "snapshot_state": snapshot_state}
+# The helpers each one imports (by the plain name, beside it on a host): written with it.
+REQUIRES = {"mocha_log": ("snapshot_state",)}
+
+
+def with_requirements(names):
+    """NAMES and the helpers they import, directly or through another, sorted."""
+    wanted, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(REQUIRES.get(name, ()))
+    return sorted(wanted)
 
 
 def helper_source(name):
@@ -94,7 +109,7 @@ def read_current(path):
 def plan(dest, names):
     """[(path, current text or None, wanted text)] of the helpers that are missing or differ, and every path."""
     todo, paths = [], []
-    for name in sorted(set(names)):
+    for name in with_requirements(names):
         path = os.path.join(dest, name + ".py")
         paths.append(path)
         wanted, current = helper_source(name), read_current(path)

@@ -230,6 +230,10 @@ def test_marker_parsed():
     ("../outside", "snapshot-000400.jld\n", ("", "")),
     ("..", "snapshot-\u0663\u0663.jld", ("", "")),
     ("a/b", "../snapshot-000400.jld", ("", "")),
+    ("h", "snapshot-400.jld", ("h", "")),  # fewer digits than Mocha writes
+    ("h", "snapshot-" + "1" * 13 + ".jld", ("h", "")),
+    ("h", "snapshot-" + "1" * 12 + ".jld", ("h", "snapshot-" + "1" * 12 + ".jld")),
+    ("h", "snapshot-000400.jld5", ("h", "")),
     (5, None, ("", "")),
 ])
 def test_marker_host_and_snapshot_only_in_their_strict_form(host, snapshot, kept):

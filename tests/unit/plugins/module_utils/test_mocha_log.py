@@ -145,3 +145,28 @@ def test_resume_of_v031_keeps_the_whole_path():
     assert parsed["snapshots"] == [{"iter": 50000, "file": "snapshot-050000.jld"}]
     assert log_utils.seconds_per_interval(parsed["train_all"]) == 6
     assert parsed["last_t"] - parsed["first_t"] == 8  # from the first Memento line; Config's println lines carry no time
+
+
+@pytest.mark.parametrize(("path", "iteration"), [
+    ("/var/lib/mocha-cifar10/run/snapshots/snapshot-050000.jld", 50000),
+    ("snapshot-000400.jld", 400),
+    ("/srv/run/my snapshots/snapshot-000400.jld", 400),
+    ("/srv/run/snapshots/old-snapshot-000400.jld", 0),  # not a snapshot's name: a model loaded, training from the start
+    ("/srv/run/snapshots/snapshot-\u0663\u0663.jld", 0),  # the name rule's digits are ASCII
+    ("/srv/model.jld", 0),
+])
+def test_a_loaded_models_iteration_follows_the_snapshot_name_rule(path, iteration):
+    assert log_utils.snapshot_iteration(path) == iteration
+    line = f"[2017-11-22 16:00:02 | info | Mocha]: Loading existing model from {path}\n"
+    assert log_utils.start_iteration(line) == iteration
+    assert log_utils.parse_mocha_log(line)["resumes"] == [{"iter": iteration, "file": path, "t": pytest.approx(1511366402.0)}]
+
+
+def test_the_log_patterns_are_built_from_the_one_name_rule():
+    from ansible_collections.mocha.cloud.plugins.module_utils import snapshot_state
+
+    assert log_utils.SNAPSHOT_NAME is snapshot_state.SNAPSHOT_NAME
+    saved = "[2017-11-22 15:05:26 | info | Mocha]: Saving snapshot to snapshot-050000.jld...\n"
+    assert log_utils.parse_mocha_log(saved)["snapshots"] == [{"iter": 50000, "file": "snapshot-050000.jld"}]
+    odd = "[2017-11-22 15:05:26 | info | Mocha]: Saving snapshot to snapshot-\u0663\u0663.jld...\n"
+    assert log_utils.parse_mocha_log(odd)["snapshots"] == []

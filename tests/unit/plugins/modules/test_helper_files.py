@@ -4,6 +4,7 @@ the module) and the state keeper from the directory it wrote."""
 
 import ast
 import os
+import subprocess
 import sys
 
 import pytest
@@ -88,3 +89,27 @@ def test_each_helper_needs_the_standard_library_only(name):
         else:
             continue
         assert set(roots) <= allowed, f"{name} imports {roots}, not the standard library"
+
+
+@pytest.mark.parametrize("name", sorted(helper_files.HELPERS))
+def test_requires_lists_what_each_helper_imports(name):
+    """REQUIRES is what the helper's source imports of the collection: a new import there and not here fails."""
+    imported = set()
+    for node in ast.walk(ast.parse((UTILS / f"{name}.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ansible_collections."):
+            imported.add(node.module.rsplit(".", 1)[-1])
+    assert imported == set(helper_files.REQUIRES.get(name, ()))
+
+
+def test_a_helper_comes_with_what_it_imports(tmp_path):
+    """mocha_log alone brings snapshot_state, and a python3 with no collection (-I, another directory) imports it
+    from there, as the state keeper does on a host."""
+    res = run_module(helper_files.main, {"dest": str(tmp_path), "names": ["mocha_log"]})
+    assert res["files"] == [str(tmp_path / "mocha_log.py"), str(tmp_path / "snapshot_state.py")]
+    log = "[2017-11-22 16:00:02 | info | Mocha]: Loading existing model from /srv/run/snapshots/snapshot-050000.jld\n"
+    code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import mocha_log; "
+            f"print(mocha_log.start_iteration({log!r}), mocha_log.__file__, mocha_log.SNAPSHOT_NAME.pattern)")
+    run = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd="/", check=False,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[:2] == ["50000", str(tmp_path / "mocha_log.py")]
