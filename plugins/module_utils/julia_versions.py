@@ -461,4 +461,3 @@ def srccache(table, version, extra=None):
             continue
         out.append(dict(entry, sha256=sha256, sha512=sha512, mirrors=list(mirrors)))
     return {"entries": out, "errors": errors}
-
