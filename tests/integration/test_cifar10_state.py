@@ -110,7 +110,7 @@ def test_a_state_trained_with_other_settings_is_not_resumed(tmp_path):
         "lr_stages": [[300, 0.01]], "momentum": 0.9, "weight_decay": 0.004, "batch_size": 100}
 
     run_b = tmp_path / "host-b"
-    restore = {"cifar10_run_dir": str(run_b), "cifar10_run_id": "a-b-c", "__cifar10_host": {"run_id": ""},
+    restore = {"cifar10_run_dir": str(run_b), "cifar10_run_id": "a-b-c", "__cifar10_host": {"run_id": "", "latest_snapshot": None},
                "__cifar10_start": True, "cifar10_restore_state": True, "cifar10_lr_stages": [[300, 0.001]]}
     rc, flat = play(tmp_path, ["state_check", "state_restore"], restore)
     assert rc != 0
