@@ -23,6 +23,7 @@ Pure: values in, values out, unit-tested.
 """
 
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, recover
+from ansible_collections.mocha.cloud.plugins.module_utils.run_legs import non_negative as _price
 from ansible_collections.mocha.cloud.plugins.module_utils.run_legs import parse_time
 
 STORAGE_TABLE_DATE = "2025-06-15"
@@ -33,16 +34,6 @@ GIB = 1024 ** 3
 MIN_BILLED_SECONDS = 60
 LIVE = ("pending", "running")
 ENDED = ("shutting-down", "terminated")
-
-
-def _price(value):
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
 
 
 def hms(seconds):

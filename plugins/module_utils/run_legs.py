@@ -31,7 +31,8 @@ def parse_time(text):
     return parsed
 
 
-def _number(value):
+def non_negative(value):
+    """VALUE as a float when it is a number of at least 0 (not a bool), else None."""
     if isinstance(value, bool) or value in (None, ""):
         return None
     try:
@@ -42,7 +43,7 @@ def _number(value):
 
 
 def _count(value):
-    number = _number(value)
+    number = non_negative(value)
     return int(number) if number is not None else None
 
 
@@ -67,8 +68,8 @@ def summarize(doc):
     out, total_hours, total_cost, on_demand_cost, complete = [], 0.0, 0.0, 0.0, True
     for number, leg in enumerate(legs_of(doc), start=1):
         hours = leg_hours(leg)
-        hourly = _number(leg.get("hourly_usd"))
-        on_demand = _number(leg.get("on_demand_hourly_usd"))
+        hourly = non_negative(leg.get("hourly_usd"))
+        on_demand = non_negative(leg.get("on_demand_hourly_usd"))
         if on_demand is None and leg.get("market") == "on-demand":
             on_demand = hourly
         start_iter, end_iter = _count(leg.get("start_iteration")), _count(leg.get("end_iteration"))
@@ -116,9 +117,9 @@ def run_cost(legs_summary, wall_time_s, hourly_usd):
 
     Returns {estimated_cost_usd, hourly_price_usd, cost_basis ('legs', 'training wall time' or None), instance_hours
     (the legs' total hours, or None without legs)}."""
-    hourly = _number(hourly_usd)
+    hourly = non_negative(hourly_usd)
     legs = legs_summary if isinstance(legs_summary, dict) and legs_summary.get("count") else None
-    wall = _number(wall_time_s)
+    wall = non_negative(wall_time_s)
     out = {"estimated_cost_usd": None, "hourly_price_usd": hourly, "cost_basis": None,
            "instance_hours": legs.get("total_hours") if legs else None}
     if legs and legs.get("total_cost_usd") is not None:
