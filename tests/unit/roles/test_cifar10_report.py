@@ -3,6 +3,8 @@ agree with the run's legs.json (tests/pipeline/report_check.py, which the pipeli
 The template is rendered here with Jinja2 as Ansible's template module does (trim_blocks), from metrics made the way
 tasks/report.yml makes them: mocha_log's metrics of a Mocha v0.3.1 log, run_legs's summary, run_cost."""
 
+import re
+
 import jinja2
 import pytest
 from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log, run_legs
@@ -41,6 +43,18 @@ def test_the_report_agrees_with_its_legs():
     assert check.report_disagreements(report, run_legs.summarize(LEGS)) == []
     assert "| seconds per 200 iterations | 20.00 |" in report and "| wall time (training) | 0.7 min |" in report
     assert "| estimated cost | $0.0292 at $0.5260/h, the legs' instance hours |" in report
+
+
+def test_the_hours_as_the_report_rounds_them_agree():
+    """0.0875 h prints as 0.087 ('%.3f' of the binary float): still the legs' total, as printed."""
+    row = re.compile(r"\| instance hours \(legs\) \| [0-9.]+ \|")
+    assert row.search(render(metrics()))
+    report = row.sub("| instance hours (legs) | 0.087 |", render(metrics()))
+    problems = check.report_disagreements(report, dict(run_legs.summarize(LEGS), total_hours=0.0875))
+    assert not [p for p in problems if "instance hours" in p], problems
+    report = row.sub("| instance hours (legs) | 0.086 |", report)
+    problems = check.report_disagreements(report, dict(run_legs.summarize(LEGS), total_hours=0.0875))
+    assert [p for p in problems if "instance hours" in p], problems
 
 
 @pytest.mark.parametrize(("cost", "says"), [
