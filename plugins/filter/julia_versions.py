@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that pick a Julia release from a list of git tags and the julia_build role's method: julia_resolve_version,
-julia_select_method, julia_gcc_from_package_version, julia_srccache. The rules live in
+julia_select_method, julia_gcc_from_package_version, julia_srccache, julia_version_problem. The rules live in
 plugins/module_utils/julia_versions.py; each filter is documented in its own file beside this one
 (plugins/filter/<filter name>.yml), which ansible-doc reads."""
 
@@ -19,4 +19,5 @@ class FilterModule:
             "julia_select_method": jv.select_method,
             "julia_gcc_from_package_version": jv.gcc_from_package_version,
             "julia_srccache": jv.srccache,
+            "julia_version_problem": jv.request_problem,
         }

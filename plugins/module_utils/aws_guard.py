@@ -28,7 +28,7 @@ import re
 # The ceilings of the settings that bound what a run can cost (LIMITS, documented in docs/aws.md), the one name rule of
 # a project and a run id (NAME_RE, name_problem: what the role accepts, and what the inventory accepts back from a
 # tag), the tags' prefix and the expiry time's form: shared with aws_results, autodown and sweep.
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_results
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, aws_results
 from ansible_collections.mocha.cloud.plugins.module_utils.names import EXPIRES_RE, LIMITS, NAME_RE, TAG_PREFIX, name_problem
 
 MIN_VOLUME_GB = 8
@@ -299,10 +299,19 @@ def planned_hours_problem(planned, max_hours):
     return None
 
 
+def instance_type_problem(instance_type):
+    """Why INSTANCE_TYPE is not of an EC2 instance type's form (FAMILY.SIZE), None when it is."""
+    try:
+        aws_gpu.family_of(str(instance_type))
+    except aws_gpu.AwsGpuError as exc:
+        return f"aws_gpu_instance_type: {exc}"
+    return None
+
+
 def limit_problems(settings):
     """Every problem with the settings given (a dict with any of the keys below); [] when all are fine.
 
-    Keys: max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
+    Keys: region, type (the form of an AWS region and of an instance type), max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
     public_key_file, extra_tags, run_id, project, key_name ('' = derived), users (list of SSH user names),
     planned_hours (the run plan's hours, 0 or absent = not planned; checked against max_hours),
     results_bucket ('' = derived), permissions_boundary ('' = none).
@@ -312,6 +321,8 @@ def limit_problems(settings):
         raise GuardError(f"limit_problems needs a dict of settings, got {type(settings).__name__}")
     problems = []
     checks = (
+        ("region", aws_results.region_problem),
+        ("type", instance_type_problem),
         ("max_hours", max_hours_problem),
         ("count", count_problem),
         ("volume_size_gb", volume_problem),

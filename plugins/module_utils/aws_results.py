@@ -92,6 +92,13 @@ def bucket_name_problem(name, setting="aws_gpu_instance_results_bucket"):
     return None
 
 
+def region_problem(region, setting="aws_gpu_instance_region"):
+    """Why REGION is not an AWS region name (None when it is): the one rule of a region's form."""
+    if not _fullmatch(REGION_RE, region):
+        return f"{setting} must look like us-east-1, got {region!r}"
+    return None
+
+
 def default_bucket_name(project, account_id, region):
     """``<project>-results-<account id>-<region>``: unique across S3 since the account and region are in it.
 
@@ -102,8 +109,8 @@ def default_bucket_name(project, account_id, region):
     _check_name(project, "aws_gpu_instance_project")
     if not _fullmatch(ACCOUNT_RE, account_id):
         raise ResultsError(f"the account id must be 12 digits (from STS GetCallerIdentity), got {account_id!r}")
-    if not _fullmatch(REGION_RE, region):
-        raise ResultsError(f"aws_gpu_instance_region must look like us-east-1, got {region!r}")
+    if region_problem(region):
+        raise ResultsError(region_problem(region))
     stem = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", project.lower())).strip("-") or "mocha-cloud"
     suffix = f"-results-{account_id}-{region}"
     room = 63 - len(suffix)
@@ -242,8 +249,8 @@ def results_plan(spec):
     problem = bucket_name_problem(bucket)
     if problem:
         raise ResultsError(problem)
-    if not _fullmatch(REGION_RE, region):
-        raise ResultsError(f"aws_gpu_instance_region must look like us-east-1, got {region!r}")
+    if region_problem(region):
+        raise ResultsError(region_problem(region))
     if not _fullmatch(ACCOUNT_RE, account):
         raise ResultsError(f"the account id must be 12 digits (from STS GetCallerIdentity), got {account!r}")
     path = iam_path(project)
@@ -299,6 +306,55 @@ def results_from_tags(tags, region=""):
     if problems:
         return {}, problems
     return {"bucket": bucket, "prefix": prefix, "region": region}, []
+
+
+# ---------------------------------------------------------------------------------------------
+# Whose they are: the results location of a run before anything is made
+# ---------------------------------------------------------------------------------------------
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+def location_problems(found, project, run_id):
+    """What stops run RUN_ID of PROJECT from using its results location, from aws_gpu_runs_info's answer FOUND for
+    that run ([] when nothing does). Only resources tagged for the project are ever changed, so each of these is
+    refused before anything is made:
+
+    - a bucket of the name in another account (HeadBucket with ExpectedBucketOwner was refused), or one not tagged
+      for the project;
+    - a role of the run's name that is not the run's (tags and IAM path), or that serves another bucket (the same run
+      id in another region or with another bucket), or that has inline policies other than the run's one;
+    - an instance profile of the run's name not tagged for the project on its IAM path.
+    """
+    if not isinstance(found, dict):
+        raise ResultsError(f"needs the answer of aws_gpu_runs_info (a dict), got {type(found).__name__}")
+    bucket = found.get("bucket") or {}
+    run = next((r for r in found.get("runs") or [] if r.get("run_id") == run_id), {})
+    role, profile = run.get("role") or {}, run.get("instance_profile") or {}
+    path, name = iam_path(project), bucket.get("name", "")
+    problems = []
+    if bucket.get("exists") and not bucket.get("accessible"):
+        problems.append(f"bucket {name} exists but is not account {bucket.get('owner', '')}'s (HeadBucket with "
+                        "ExpectedBucketOwner was refused: bucket names are global, and another account may have made it "
+                        "first, whatever its tags say): give another aws_gpu_instance_results_bucket")
+    if bucket.get("accessible") and not bucket.get("ours"):
+        problems.append(f"bucket {name} exists but is not tagged {TAG_PREFIX}project={project}: give another "
+                        "aws_gpu_instance_results_bucket")
+    if role.get("exists") and not role.get("ours"):
+        problems.append(f"IAM role {role.get('name')} exists but is not the role of run {run_id} of {project} (tags "
+                        f"{TAG_PREFIX}project, {TAG_PREFIX}run-id and path {path}): use another run id")
+    served = (role.get("tags") or {}).get(TAG_PREFIX + "results-bucket")
+    if role.get("ours") and (served or "") != name:
+        problems.append(f"IAM role {role.get('name')} serves results bucket {served or '?'}, not {name} (the same run "
+                        "id in another region or with another bucket): use another run id")
+    extra = _unique(p for p in role.get("inline_policies") or [] if p != POLICY_NAME)
+    if extra:
+        problems.append(f"IAM role {role.get('name')} has inline policies other than {POLICY_NAME}: {', '.join(extra)}; "
+                        "a run role may reach its own prefix only, remove them (or tear the run down) first")
+    if profile.get("exists") and not profile.get("ours"):
+        problems.append(f"instance profile {profile.get('name')} exists but is not tagged {TAG_PREFIX}project={project} "
+                        f"on path {path}: use another run id")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------

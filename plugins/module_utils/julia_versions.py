@@ -6,9 +6,9 @@
 
 Pure functions (text in, data out) behind the filters of plugins/filter/julia_versions.py, unit-tested directly.
 
-Four are filters, each documented in its own file (plugins/filter/<filter name>.yml), which ansible-doc reads:
+Five are filters, each documented in its own file (plugins/filter/<filter name>.yml), which ansible-doc reads:
 julia_resolve_version (resolve_version), julia_select_method (select_method), julia_gcc_from_package_version
-(gcc_from_package_version) and julia_srccache (srccache). The helpers (parse_ls_remote, stable_tags, nearest_tags,
+(gcc_from_package_version), julia_srccache (srccache) and julia_version_problem (request_problem). The helpers (parse_ls_remote, stable_tags, nearest_tags,
 known_bad) are not filters of their own: no role calls them.
 """
 
@@ -144,6 +144,15 @@ def parse_request(request):
     if m.group(3) is None:
         return {"kind": "series", "text": text, "major": major, "minor": minor}
     return {"kind": "exact", "text": text, "major": major, "minor": minor, "patch": int(m.group(3)), "prerelease": m.group(4)}
+
+
+def request_problem(request):
+    """Why REQUEST is not a julia_build_version the role accepts (parse_request's message), '' when it is one."""
+    try:
+        parse_request(request)
+    except JuliaVersionError as exc:
+        return str(exc)
+    return ""
 
 
 def nearest_tags(data, request, count=5):

@@ -278,3 +278,21 @@ def test_name_problems_accept_names_and_optional_empties():
     assert aws_guard.name_problem is aws_results.name_problem is names.name_problem
     with pytest.raises(aws_guard.GuardError, match="needs a dict"):
         aws_guard.name_problems(["p"])
+
+
+# --- region and instance type: the form the role (and site.yml's settings play, through it) accepts ----------------
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"region": "us-east-1", "type": "g4dn.xlarge"}, None),
+    ({"region": "us-east", "type": "g4dn.xlarge"}, "aws_gpu_instance_region must look like us-east-1, got 'us-east'"),
+    ({"region": "us-east-1", "type": "g4dn"},
+     "aws_gpu_instance_type: 'g4dn' is not an EC2 instance type (expected FAMILY.SIZE, e.g. g4dn.xlarge)"),
+    ({"region": "us-east-1", "type": 5}, "aws_gpu_instance_type: '5' is not an EC2 instance type"),
+])
+def test_region_and_type_forms(settings, problem):
+    problems = aws_guard.limit_problems(settings)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problems[0].startswith(problem)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-from ansible_collections.mocha.cloud.plugins.filter.aws_results import aws_gpu_results
+from ansible_collections.mocha.cloud.plugins.filter.aws_results import aws_gpu_results, aws_gpu_results_problems
 from ansible_collections.mocha.cloud.plugins.module_utils import aws_guard, aws_results
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -394,3 +394,69 @@ def test_a_bucket_of_another_account_is_reported_not_read():
         state = aws_results.bucket_state(s3, BUCKET, "mocha-cloud")
         stub.assert_no_pending_responses()
     assert state["exists"] and not state["accessible"] and not state["ours"]
+
+
+# --- whose the results location is (preflight) ---------------------------------------------------------------------
+
+
+def _location(bucket=None, role=None, profile=None, run_id="x1"):
+    bucket = {"name": BUCKET, "owner": ACCOUNT, "exists": True, "accessible": True, "ours": True, **(bucket or {})}
+    role = {"name": "mocha-cloud-x1", "exists": False, "ours": False, "tags": {}, "inline_policies": [], **(role or {})}
+    profile = {"name": "mocha-cloud-x1", "exists": False, "ours": False, **(profile or {})}
+    return {"bucket": bucket, "runs": [{"run_id": run_id, "role": role, "instance_profile": profile}], "refused": []}
+
+
+OURS_ROLE = {"exists": True, "ours": True, "tags": {"mocha-cloud:results-bucket": BUCKET},
+             "inline_policies": ["mocha-cloud-results"]}
+
+
+@pytest.mark.parametrize(("found", "problems"), [
+    (_location(), []),
+    (_location(bucket={"exists": False, "accessible": False, "ours": False}), []),
+    (_location(role=OURS_ROLE, profile={"exists": True, "ours": True}), []),
+    (_location(bucket={"accessible": False, "ours": False}),
+     [f"bucket {BUCKET} exists but is not account {ACCOUNT}'s (HeadBucket with ExpectedBucketOwner was refused: bucket "
+      "names are global, and another account may have made it first, whatever its tags say): give another "
+      "aws_gpu_instance_results_bucket"]),
+    (_location(bucket={"ours": False}),
+     [f"bucket {BUCKET} exists but is not tagged mocha-cloud:project=mocha-cloud: give another aws_gpu_instance_results_bucket"]),
+    (_location(role={"exists": True}),
+     ["IAM role mocha-cloud-x1 exists but is not the role of run x1 of mocha-cloud (tags mocha-cloud:project, "
+      "mocha-cloud:run-id and path /mocha-cloud/mocha-cloud/): use another run id"]),
+    (_location(role={**OURS_ROLE, "tags": {"mocha-cloud:results-bucket": "other-bucket"}}),
+     [f"IAM role mocha-cloud-x1 serves results bucket other-bucket, not {BUCKET} (the same run id in another region "
+      "or with another bucket): use another run id"]),
+    (_location(role={**OURS_ROLE, "tags": {}}),
+     [f"IAM role mocha-cloud-x1 serves results bucket ?, not {BUCKET} (the same run id in another region or with "
+      "another bucket): use another run id"]),
+    (_location(role={**OURS_ROLE, "inline_policies": ["mocha-cloud-results", "admin", "admin", "s3all"]}),
+     ["IAM role mocha-cloud-x1 has inline policies other than mocha-cloud-results: admin, s3all; a run role may reach "
+      "its own prefix only, remove them (or tear the run down) first"]),
+    (_location(profile={"exists": True}),
+     ["instance profile mocha-cloud-x1 exists but is not tagged mocha-cloud:project=mocha-cloud on path "
+      "/mocha-cloud/mocha-cloud/: use another run id"]),
+    (_location(run_id="other"), []),  # the run asked for is not in the answer: nothing of it exists
+], ids=["nothing", "no-bucket", "ours", "other-account", "bucket-untagged", "role-not-ours", "role-other-bucket",
+        "role-untagged-bucket", "role-extra-policies", "profile-not-ours", "run-absent"])
+def test_location_problems(found, problems):
+    assert aws_results.location_problems(found, "mocha-cloud", "x1") == problems
+    assert aws_gpu_results_problems(found, "mocha-cloud", "x1") == problems
+
+
+def test_location_problems_are_all_said_at_once():
+    found = _location(bucket={"ours": False}, role={"exists": True}, profile={"exists": True})
+    assert len(aws_results.location_problems(found, "mocha-cloud", "x1")) == 3
+
+
+def test_location_problems_need_the_answer_of_aws_gpu_runs_info():
+    with pytest.raises(AnsibleFilterError, match="aws_gpu_results_problems: needs the answer of aws_gpu_runs_info"):
+        aws_gpu_results_problems(["x"], "mocha-cloud", "x1")
+
+
+@pytest.mark.parametrize(("region", "ok"), [("us-east-1", True), ("us-gov-west-1", True), ("cn-north-1", True),
+                                            ("us-east", False), ("US-EAST-1", False), (None, False), ("us-east-1\n", False)])
+def test_region_problem_is_the_one_rule(region, ok):
+    problem = aws_results.region_problem(region)
+    assert (problem is None) == ok
+    if not ok:
+        assert problem == f"aws_gpu_instance_region must look like us-east-1, got {region!r}"

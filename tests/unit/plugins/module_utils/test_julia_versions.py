@@ -202,3 +202,15 @@ def test_known_bad_entries_cite_evidence():
         assert isinstance(entry["evidence"], list) and entry["evidence"], entry["id"]
         assert all(e.startswith("https://github.com/JuliaLang/julia/") for e in entry["evidence"]), entry["id"]
         assert len(entry["reason"]) > 40
+
+
+@pytest.mark.parametrize(("request_", "problem"), [
+    ("latest", ""), ("0.6", ""), ("v0.6.4", ""), ("1.11.0-rc1", ""),
+    ("0.6.x", "julia_build_version '0.6.x' is not a version: use latest"),
+    (1.1, "julia_build_version is the number 1.1, not a string"),
+    (None, "no Julia version requested"),
+])
+def test_request_problem_is_parse_requests_rule(request_, problem):
+    """site.yml's settings play checks julia_build_version with the role's own rule (julia_version_problem)."""
+    found = jv.request_problem(request_)
+    assert found.startswith(problem) and (found == "") == (problem == "")
