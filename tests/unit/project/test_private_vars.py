@@ -1,0 +1,80 @@
+"""A role's private variables (``__<role>_*``) are read and set by that role only.
+
+Playbooks, the inventory, molecule scenarios, tests and the other roles drive a role through its inputs and read what it
+publishes (documented facts under the role's prefix, ``aws_gpu_instance_caller``, ``mocha_backend_selected``), never
+its ``__<role>_`` variables: those are free to change with the role. The uses still left outside their role are listed
+in ALLOWED with their count today; the list may only shrink."""
+
+import re
+from pathlib import Path
+
+from conftest import REPO
+
+ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
+SCANNED = ("playbooks", "inventory", "molecule", "tests", "roles", "plugins", "site.yml")
+SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini", ".toml"}
+# (file, variable): uses today, outside the role that owns the variable.
+ALLOWED = {
+    ("molecule/cuda/check_install.yml", "__cuda_apt_source"): 4,
+    ("molecule/cuda/check_install.yml", "__cuda_keyring_would_download"): 3,
+    ("molecule/julia_build/verify.yml", "__julia_build_needed"): 2,
+    ("tests/integration/test_autodown.py", "__cifar10_host"): 1,
+    ("tests/integration/test_autodown.py", "__cifar10_start"): 1,
+    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
+    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_seen"): 1,
+    ("tests/integration/test_cifar10_state.py", "__cifar10_host"): 2,
+    ("tests/integration/test_cifar10_state.py", "__cifar10_run_id"): 2,
+    ("tests/integration/test_cifar10_state.py", "__cifar10_seen"): 4,
+    ("tests/integration/test_cifar10_state.py", "__cifar10_start"): 2,
+    ("tests/integration/test_escape_templates.py", "__julia_build_dest"): 1,
+    ("tests/integration/test_mocha_env_templates.py", "__mocha_backend_env"): 1,
+    ("tests/integration/test_mocha_env_templates.py", "__mocha_env_common"): 1,
+    ("tests/integration/test_mocha_env_templates.py", "__mocha_gpu_present"): 1,
+    ("tests/integration/test_mocha_env_templates.py", "__mocha_nvcc_path"): 1,
+    ("tests/integration/test_mocha_env_templates.py", "__mocha_stack_supported"): 1,
+    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_binary_checksums"): 1,
+    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_known_bad"): 1,
+    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_srccache_table"): 1,
+    ("tests/unit/plugins/module_utils/test_julia_versions.py", "__julia_build_known_bad"): 1,
+    ("tests/unit/roles/test_julia_build.py", "__julia_build_binary_checksums"): 1,
+}
+PRIVATE = re.compile(r"(?<![A-Za-z0-9_])__(" + "|".join(sorted(ROLES, key=len, reverse=True)) + r")_[a-z0-9_]+")
+
+
+def owner(match):
+    """The role a private name belongs to: the longest role name it starts with (mocha_cloud is no role)."""
+    return match.group(1)
+
+
+def uses_outside_their_role():
+    found = {}
+    this = Path(__file__).resolve()
+    for top in SCANNED:
+        base = REPO / top
+        paths = [base] if base.is_file() else base.rglob("*")
+        for path in paths:
+            if not path.is_file() or path.suffix not in SUFFIXES or path.resolve() == this or "fixtures" in path.parts:
+                continue
+            rel = path.relative_to(REPO).as_posix()
+            for match in PRIVATE.finditer(path.read_text(errors="replace")):
+                if rel.startswith(f"roles/{owner(match)}/"):
+                    continue
+                key = (rel, match.group(0))
+                found[key] = found.get(key, 0) + 1
+    return found
+
+
+def test_the_scan_sees_a_private_variable_outside_its_role(tmp_path):
+    """The pattern itself: a private name of a role is seen, a longer public name or another prefix is not."""
+    text = "x: '{{ __cuda_apt_source }}' y: '{{ cuda_apt }}' z: '{{ a__mocha_b }}' w: '{{ __mocha_cloud_x }}'"
+    assert [m.group(0) for m in PRIVATE.finditer(text)] == ["__cuda_apt_source", "__mocha_cloud_x"]
+    assert set(ROLES) >= {"aws_gpu_instance", "cifar10", "common", "cuda", "hdf5", "julia_build", "mocha"}
+
+
+def test_private_variables_stay_in_their_role():
+    found = uses_outside_their_role()
+    new = {key: n for key, n in found.items() if n > ALLOWED.get(key, 0)}
+    assert not new, (f"a role's __<role>_ variables used outside it: {new}; publish what others need as a documented "
+                     "fact under the role's prefix, or drive the role through its inputs")
+    gone = {key: (n, found.get(key, 0)) for key, n in ALLOWED.items() if found.get(key, 0) < n}
+    assert not gone, f"these uses are fewer now: lower or remove their entry in ALLOWED: {gone}"
