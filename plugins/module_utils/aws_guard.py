@@ -311,7 +311,8 @@ def instance_type_problem(instance_type):
 def limit_problems(settings):
     """Every problem with the settings given (a dict with any of the keys below); [] when all are fine.
 
-    Keys: region, type (the form of an AWS region and of an instance type), max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
+    Keys: region, type (the form of an AWS region and of an instance type),
+    max_hours, count, volume_size_gb, ssh_cidr ('' = detected later), allow_world_ssh, bastion,
     public_key_file, extra_tags, run_id, project, key_name ('' = derived), users (list of SSH user names),
     planned_hours (the run plan's hours, 0 or absent = not planned; checked against max_hours),
     results_bucket ('' = derived), permissions_boundary ('' = none).
