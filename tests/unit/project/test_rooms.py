@@ -8,6 +8,7 @@
 """
 
 import re
+import sys
 
 import pytest
 from conftest import REPO
@@ -20,6 +21,25 @@ ROLES = ("cifar10", "mocha", "julia_build", "cuda", "hdf5", "common")
 # Where another role's private name may appear: nowhere but its own directory. Names of the project-wide prefix
 # (mocha_cloud_*) are not the mocha role's.
 OTHER_ROOTS = ("roles", "playbooks", "inventory", "molecule", "tests", "plugins", "site.yml", "benchmarks", "scripts")
+# The uses left, each with its reason; an entry no longer used fails (the list only shrinks).
+ALLOWED = {
+    # The role's data tables (vars/known_bad.yml, checksums.yml, srccache.yml), read as data by the tests of the rules
+    # that take them; nothing drives the role with them.
+    "tests/unit/roles/test_julia_build.py": {"__julia_build_binary_checksums"},
+    "tests/unit/plugins/module_utils/test_julia_versions.py": {"__julia_build_known_bad"},
+    "tests/unit/plugins/module_utils/test_julia_build_method.py": {
+        "__julia_build_binary_checksums", "__julia_build_known_bad", "__julia_build_srccache_table"},
+    # Still driven through private variables (to be moved onto the roles' inputs): results.yml alone against a keeper
+    # in its last round (the play must reach the fetch within the keeper's seconds); the arming decision of
+    # autodown.yml without a training; the environment templates of mocha and julia_build rendered alone; the check
+    # mode answers of cuda's repository step.
+    "tests/integration/test_cifar10_results_fetch.py": {"__cifar10_run_id", "__cifar10_last_poll"},
+    "tests/integration/test_autodown.py": {"__cifar10_start", "__cifar10_host"},
+    "tests/integration/test_mocha_env_templates.py": {
+        "__mocha_backend_env", "__mocha_env_common", "__mocha_gpu_present", "__mocha_nvcc_path", "__mocha_stack_supported"},
+    "tests/integration/test_escape_templates.py": {"__julia_build_dest"},
+    "molecule/cuda/check_install.yml": {"__cuda_keyring_would_download", "__cuda_apt_source"},
+}
 
 
 def files(*roots, suffixes=TEXT):
@@ -66,6 +86,22 @@ def private_uses(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_private_variables_stay_in_their_role(role):
-    uses = private_uses(role)
+    uses = [(p, n, v) for p, n, v in private_uses(role) if v not in ALLOWED.get(p, ())]
     assert uses == [], f"__{role}_* used outside roles/{role}/ (use its inputs or published facts):\n" + "\n".join(
         f"{p}:{n}: {v}" for p, n, v in uses)
+
+
+def test_the_allowed_uses_are_still_there():
+    """An allowance nobody needs any more goes (the list only shrinks)."""
+    used = {(p, v) for role in ROLES for p, _n, v in private_uses(role)}
+    stale = sorted((p, v) for p, names in ALLOWED.items() for v in names if (p, v) not in used)
+    assert stale == [], f"remove these from ALLOWED: {stale}"
+
+
+def test_the_rule_finds_a_private_use(tmp_path, monkeypatch):
+    """A molecule scenario that reads a role's private variable is found (and mocha_cloud_* is not mocha's)."""
+    (tmp_path / "molecule").mkdir()
+    (tmp_path / "molecule" / "verify.yml").write_text("that: [__hdf5_pkg_mgr == 'apt', __mocha_cloud_run_hosts | length]\n")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    assert private_uses("hdf5") == [("molecule/verify.yml", 1, "__hdf5_pkg_mgr")]
+    assert private_uses("mocha") == []
