@@ -19,8 +19,8 @@ description:
     its state.json records), it also fails when they are not O(settings) (this run's), as the snapshot is another
     experiment's.
   - With O(copy), reads the controller copy of a run's state in that directory (its C(state.json), written by the
-    cifar10 role) and checks the snapshot it names as with O(path): its sha256, its HDF5 signature and, with
-    O(settings), the training settings it records. No copy there (no C(state.json), or one naming no snapshot) returns
+    cifar10 role) and checks the snapshot it names as with O(path) (its sha256, its HDF5 signature and, with
+    O(settings), the training settings it records). No copy there (no C(state.json), or one naming no snapshot) returns
     RV(snapshot) null.
   - It changes nothing.
 author:
