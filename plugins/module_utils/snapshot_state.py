@@ -20,6 +20,7 @@ a longer run goes on from its snapshot.
 """
 
 import hashlib
+import json
 import os
 import re
 
@@ -113,6 +114,32 @@ def check_snapshot(path, sha256):
     if not SNAPSHOT_NAME.match(os.path.basename(path)):
         return f"{path} is not named snapshot-NNNNNN.jld. {fix}"
     return corruption(path, sha256_file(path), sha256, lambda: hdf5_signature_offset(path), fix)
+
+
+def read_copy(directory):
+    """The state.json of the controller copy in DIRECTORY, as a dict: {} when there is no copy (no directory, no
+    state.json, or one that names no snapshot yet). ValueError, with what to do, when state.json cannot be read as
+    the JSON object the role writes (at most MARKER_MAX_BYTES)."""
+    path = os.path.join(directory, "state.json")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MARKER_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    fix = f"Delete {directory} to start the run over, or put a good snapshot there with its sha256 in state.json."
+    if len(raw) > MARKER_MAX_BYTES:
+        raise ValueError(f"{path} is larger than {MARKER_MAX_BYTES} bytes: not a state.json the role writes. {fix}")
+    try:
+        state = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        state = None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a JSON object (damaged). {fix}")
+    if not state.get("snapshot"):
+        return {}
+    if not isinstance(state["snapshot"], str) or not SNAPSHOT_NAME.match(state["snapshot"]):
+        raise ValueError(f"{path} names {state['snapshot']!r}, not a snapshot-NNNNNN.jld beside it. {fix}")
+    return state
 
 
 TRAINING_SETTINGS = ("lr_stages", "momentum", "weight_decay", "batch_size")

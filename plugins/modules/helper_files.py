@@ -11,7 +11,7 @@ short_description: Write the collection's standard-library helpers into a direct
 version_added: "0.1.0"
 description:
   - Writes named C(module_utils) of this collection as plain Python files (C(<name>.py)) into O(dest), so that a
-    program running on the host from that directory (the cifar10 role's state keeper) does C(import mocha_log) and
+    program running on the host from that directory (the cifar10 role's state keeper and idle watch) does C(import mocha_log) and
     uses the very functions the controller uses, with no copy kept anywhere else.
   - The helpers reach the host inside this module (Ansible packs the C(module_utils) a module imports); each file is
     written only when it is missing or differs, with mode C(0644). O(dest) is made (C(0755)) when it is missing.
@@ -31,7 +31,7 @@ options:
     type: list
     elements: str
     required: true
-    choices: [mocha_log, run_legs, snapshot_state]
+    choices: [idle_watch, mocha_log, run_legs, snapshot_state]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -48,6 +48,11 @@ EXAMPLES = r"""
   mocha.cloud.helper_files:
     dest: /var/lib/mocha-cifar10/run/keeper
     names: [mocha_log, run_legs, snapshot_state]
+
+- name: Put the idle watch's rules beside it
+  mocha.cloud.helper_files:
+    dest: /var/lib/mocha-cifar10/autodown
+    names: [idle_watch]
 """
 
 RETURN = r"""
@@ -68,9 +73,9 @@ import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
-from ansible_collections.mocha.cloud.plugins.module_utils import mocha_log, run_legs, snapshot_state  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils import idle_watch, mocha_log, run_legs, snapshot_state  # noqa: E402
 
-HELPERS = {"mocha_log": mocha_log, "run_legs": run_legs, "snapshot_state": snapshot_state}
+HELPERS = {"idle_watch": idle_watch, "mocha_log": mocha_log, "run_legs": run_legs, "snapshot_state": snapshot_state}
 # The helpers each one imports (by the plain name, beside it on a host): written with it.
 REQUIRES = {"mocha_log": ("snapshot_state",)}
 

@@ -18,6 +18,10 @@ description:
     message naming the file and what to do when it does not. With O(recorded_settings) as well (the training settings
     its state.json records), it also fails when they are not O(settings) (this run's), as the snapshot is another
     experiment's.
+  - With O(copy), reads the controller copy of a run's state in that directory (its C(state.json), written by the
+    cifar10 role) and checks the snapshot it names as with O(path) (its sha256, its HDF5 signature and, with
+    O(settings), the training settings it records). No copy there (no C(state.json), or one naming no snapshot) returns
+    RV(snapshot) null.
   - It changes nothing.
 author:
   - mocha-cloud contributors (@mocha-cloud)
@@ -44,6 +48,9 @@ options:
   recorded_settings:
     description: The training settings the state of O(path) records; none recorded (an older state) is not compared.
     type: dict
+  copy:
+    description: The directory of a controller copy of the run's state (C(state.json) and the snapshot it names).
+    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -61,7 +68,13 @@ EXAMPLES = r"""
     dir: /var/lib/mocha-cifar10/run/snapshots
     running: true
 
-- name: Check a snapshot kept on the controller, and that it was trained with this run's settings
+- name: Check the controller copy of a run's state (its state.json and the snapshot it names)
+  mocha.cloud.snapshot_state:
+    copy: artifacts/20261201T080000Z/state
+    settings: {lr_stages: [[60000, 0.001]], momentum: 0.9, weight_decay: 0.004, batch_size: 100}
+  delegate_to: localhost
+
+- name: Check a snapshot on the controller, and that it was trained with this run's settings
   mocha.cloud.snapshot_state:
     path: artifacts/20261201T080000Z/state/snapshot-000400.jld
     sha256: 0f3c...
@@ -95,6 +108,10 @@ settings:
   description: O(settings) in one form (numbers as numbers), to record beside the snapshot.
   returned: with dir and settings
   type: dict
+state:
+  description: The controller copy's C(state.json) (run_id, snapshot, sha256, iteration, host, time, settings); empty when there is none.
+  returned: with copy
+  type: dict
 passed_over:
   description: Newer snapshot files not taken, each with the reason (not named C(skipped), which Ansible reads as a skipped task).
   returned: with dir
@@ -109,6 +126,7 @@ from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import 
     SNAPSHOT_NAME,
     check_snapshot,
     newest_complete,
+    read_copy,
     settings_problem,
     training_settings,
 )
@@ -123,9 +141,10 @@ def main():
             sha256=dict(type="str"),
             settings=dict(type="dict"),
             recorded_settings=dict(type="dict"),
+            copy=dict(type="path"),
         ),
-        mutually_exclusive=[("dir", "path")],
-        required_one_of=[("dir", "path")],
+        mutually_exclusive=[("dir", "path", "copy"), ("copy", "sha256"), ("copy", "recorded_settings")],
+        required_one_of=[("dir", "path", "copy")],
         required_together=[("path", "sha256")],
         supports_check_mode=True,
     )
@@ -142,6 +161,16 @@ def main():
         if settings is not None:
             result["settings"] = settings
         module.exit_json(changed=False, **result)
+    state = None
+    if p["copy"]:
+        try:
+            state = read_copy(p["copy"])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        if not state:
+            module.exit_json(changed=False, snapshot=None, iteration=None, sha256=None, state={})
+        p.update(path=os.path.join(p["copy"], str(state["snapshot"])), sha256=str(state.get("sha256") or ""),
+                 recorded_settings=state.get("settings"))
     problem = check_snapshot(p["path"], p["sha256"])
     if not problem and p["recorded_settings"] and settings is None:
         problem = "recorded_settings needs settings (this run's) to compare them with"
@@ -152,8 +181,10 @@ def main():
     if problem:
         module.fail_json(msg=problem)
     m = SNAPSHOT_NAME.match(os.path.basename(p["path"]))
-    module.exit_json(changed=False, snapshot=os.path.basename(p["path"]), iteration=int(m.group("iter")),
-                     sha256=p["sha256"].lower())
+    result = dict(snapshot=os.path.basename(p["path"]), iteration=int(m.group("iter")), sha256=p["sha256"].lower())
+    if state is not None:
+        result["state"] = state
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

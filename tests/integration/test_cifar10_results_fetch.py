@@ -78,7 +78,7 @@ def results(tmp_path, run_dir, running, state):
             "progress": {"latest_snapshot": "snapshot-000100.jld"}}
     return run_role_tasks(tmp_path, "cifar10", ["results"], {
         "cifar10_run_dir": str(run_dir), "cifar10_artifacts_dir": str(tmp_path / "artifacts"), "__cifar10_run_id": "r1",
-        "__cifar10_seen": seen, "cifar10_max_iter": 400, "cifar10_summary_interval": 100, "cifar10_backend": "cpu",
+        "__cifar10_last_poll": seen, "cifar10_max_iter": 400, "cifar10_summary_interval": 100, "cifar10_backend": "cpu",
         "cifar10_state_keeper_interval": 1, "MOCHA_CLOUD_SETTINGS": "none"})
 
 

@@ -444,6 +444,18 @@ def test_restore_into_an_empty_run_dir(world, shipped):
         "legs.json": (source / "legs.json").read_bytes(),
     }
 
+    # The controller copy at a later iteration is newer: the S3 state is left where it is (exit 3), nothing written;
+    # at the same iteration the S3 state is taken.
+    newer = world.tmp / "host-c"
+    out = subprocess.run(world.argv("restore", newer, "--at-least", "31"), capture_output=True, text=True, env=world.env,
+                         timeout=60, check=False)
+    assert out.returncode == 3 and json.loads(out.stdout) == {
+        "restored": False, "reason": "the controller copy (iteration 31) is newer than the S3 state (iteration 30)"}, out
+    assert not newer.exists()
+    out = subprocess.run(world.argv("restore", newer, "--at-least", "30"), capture_output=True, text=True, env=world.env,
+                         timeout=60, check=False)
+    assert out.returncode == 0 and json.loads(out.stdout)["snapshot"] == "snapshot-000030.jld", out
+
 
 def corrupt_body(world, shipped):
     body = bytearray(shipped[0]["state/snapshot-000030.jld"])

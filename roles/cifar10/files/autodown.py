@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import idle_watch  # noqa: E402  (copied beside this file from the collection's module_utils)
+import idle_watch  # noqa: E402  (the collection's module_utils, written beside this file by mocha.cloud.helper_files)
 
 
 def say(msg):

@@ -9,7 +9,8 @@ snapshot rule, not copies) and runs it under the same supervisor as the training
 
     state_keeper.py watch   --run-dir DIR --ctl JOBCTL --run-id ID [store] [leg] [--watch-spot] [--interval S]
     state_keeper.py once    the same arguments: one round, then exit (tests; a last ship)
-    state_keeper.py restore --run-dir DIR --run-id ID store: the newest shipped state into DIR, checked first
+    state_keeper.py restore --run-dir DIR --run-id ID store [--at-least N]: the run's S3 state into DIR, checked first,
+    unless the controller copy is newer (its iteration N: then nothing is written, exit 3)
     (--settings JSON, both verbs: the training settings, recorded in the marker; restore refuses a state trained with
     others)
 
@@ -459,9 +460,10 @@ def refuse(message):
 
 
 def restore(args):
-    """The newest shipped state into the run directory: marker, then the snapshot it names (sha256 and HDF5 signature
-    checked before anything is written), the training log and legs.json. Exit 0 restored, 3 nothing to restore, 1 a
-    refused state (the message says why; the run directory is left as it was).
+    """The run's S3 state into the run directory: marker, then the snapshot it names (sha256 and HDF5 signature
+    checked before anything is written), the training log and legs.json. Exit 0 restored, 3 nothing to restore (no S3
+    state, or the controller copy, --at-least, is newer), 1 a refused state (the message says why; the run directory
+    is left as it was).
 
     What the store holds was written from an instance, so it is read within limits: state.json at most
     MARKER_MAX_BYTES, naming this run, a snapshot-<digits>.jld and its size, which the stored snapshot must have before
@@ -497,6 +499,11 @@ def restore(args):
             where = f"{here}{STATE_DIR}{name}"
             if not isinstance(name, str) or not snapshot_state.SNAPSHOT_NAME.match(name):
                 return refuse(f"state.json names {name!r}, not a snapshot-NNNNNN.jld. {fix}")
+            iteration = int(snapshot_state.SNAPSHOT_NAME.match(name).group("iter"))
+            if iteration < args.at_least:
+                print(json.dumps({"restored": False, "reason": f"the controller copy (iteration {args.at_least}) is newer "
+                                  f"than the S3 state (iteration {iteration})"}))
+                return 3
             size = marker.get("size")
             if isinstance(size, bool) or not isinstance(size, int) or size < 0:
                 return refuse(f"state.json gives no size for {name} (got {size!r}). {fix}")
@@ -554,6 +561,8 @@ def parse(argv):
     ap.add_argument("--leg-started-at", default="", help="when the instance was launched (ISO 8601): a new leg counts from there")
     ap.add_argument("--settings", default="", help="the training settings (JSON): recorded in state.json; restore refuses a state "
                     "trained with others")
+    ap.add_argument("--at-least", type=int, default=0, help="restore: the controller copy's iteration; an older S3 state is "
+                    "left where it is (exit 3)")
     args = ap.parse_args(argv)
     if args.bucket and not args.prefix.endswith("/"):
         ap.error("--prefix must end with '/' (<project>/<run id>/)")

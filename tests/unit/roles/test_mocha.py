@@ -13,7 +13,8 @@ DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 def test_tasks_use_only_known_public_variables():
     known = set(DEFAULTS) | {
         # facts this role publishes
-        "mocha_dir", "mocha_installed_version", "mocha_backend_reason", "mocha_environment", "mocha_cudnn_compat",
+        "mocha_dir", "mocha_installed_version", "mocha_backend_reason", "mocha_environment", "mocha_environment_file",
+        "mocha_cudnn_compat",
         "mocha_recovery", "mocha_tests_passed", "mocha_backend_selected", "mocha_gpu_smoke",
         # tags
         "mocha_preflight", "mocha_install", "mocha_configure", "mocha_verify",

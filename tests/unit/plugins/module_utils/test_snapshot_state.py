@@ -117,3 +117,22 @@ def test_a_snapshot_name_is_the_whole_name_in_ascii_digits(name, tmp_path):
     if "/" not in name:
         jld(tmp_path / name)
         assert list_snapshots(str(tmp_path)) == []
+
+
+# --- the controller copy: its state.json read within limits ------------------------------------------------------
+def test_the_controller_copy_is_read_or_refused(tmp_path):
+    import json
+
+    from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import MARKER_MAX_BYTES, read_copy
+
+    assert read_copy(str(tmp_path / "none")) == {}  # no copy
+    (tmp_path / "state.json").write_text(json.dumps({"run_id": "r1", "snapshot": None}))
+    assert read_copy(str(tmp_path)) == {}  # a copy naming no snapshot yet
+    state = {"run_id": "r1", "snapshot": "snapshot-000200.jld", "sha256": "ab", "iteration": 200}
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    assert read_copy(str(tmp_path)) == state
+    for bad, says in ((b"[1, 2]", "is not a JSON object"), (b"{\"snapshot\": \"../x/snapshot-000200.jld\"}", "not a snapshot-NNNNNN.jld"),
+                      (b" " * (MARKER_MAX_BYTES + 1), "larger than")):
+        (tmp_path / "state.json").write_bytes(bad)
+        with pytest.raises(ValueError, match=says):
+            read_copy(str(tmp_path))
