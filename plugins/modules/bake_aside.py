@@ -11,8 +11,8 @@ short_description: Keep what is private or armed out of an image of a running ho
 version_added: "0.1.0"
 description:
   - With O(state=aside), moves each of O(paths) that exists into O(holding_dir), a directory on a memory file system
-    (tmpfs: no disk snapshot holds it), records where each came from, and flushes the file systems (C(sync)), so that an
-    image made now (EC2 CreateImage with no reboot: a crash-consistent copy of what is on the volumes) holds none of
+    (tmpfs, which no disk snapshot holds), records where each came from, and flushes the file systems (C(sync)), so that
+    an image made now (EC2 CreateImage with no reboot, a crash-consistent copy of what is on the volumes) holds none of
     them while the host keeps running.
   - With O(state=back), moves each back where it was (owner, mode and times kept) and removes O(holding_dir).
   - Refuses, changing nothing, when O(holding_dir) is not on tmpfs, when an earlier O(state=aside) was never put back
