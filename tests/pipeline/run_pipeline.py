@@ -625,7 +625,7 @@ def journey_from_image(s, extra, ami, first_wall, container):
     """A later journey with the same settings and a new run id launches from the baked image: its instance is a
     container made from that image, configure changes nothing there, and it trains. Returns the image: line."""
     run_id = "pipeline-image"
-    inventory = write_inventory(s.work, container, host=f"'{container}-' ~ instance_id", name="from-image")
+    inventory = write_inventory(s.work, container, host=f"'{container}-' ~ ec2_instance_id", name="from-image")
     t0 = time.time()
     run = sh(["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}", "-e",
               json.dumps({"aws_gpu_instance_run_id": run_id})], env=s.env, cwd=REPO, capture_output=True)
