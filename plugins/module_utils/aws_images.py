@@ -234,9 +234,10 @@ def inventory(images, project, snapshots=None, delete=False):
     total = round(sum(i["monthly_usd"] for i in mine), 2)
     lines = []
     for i in mine:
-        size = f"{i['size_gb']:g} GB" if i["size_exact"] else f"at most {i['size_gb']:g} GB (its volumes' size)"
+        size = (f"{i['size_gb']:g} GB of snapshots" if i["size_exact"]
+                else f"at most {i['size_gb']:g} GB of snapshots (its volumes' size)")
         lines.append(f"image {i['image_id']} ({i['name']}), baked {i['baked_at']} by run {i['baked_by_run'] or 'unknown'}: "
-                     f"{size} of snapshots, about ${i['monthly_usd']:.2f} a month")
+                     f"{size}, about ${i['monthly_usd']:.2f} a month")
     if mine:
         lines.append(f"images of {project}: {len(mine)}, about ${total:.2f} a month ({SNAPSHOT_PRICE_SOURCE}); "
                      + ("deregistered and their snapshots deleted." if delete else
