@@ -387,7 +387,9 @@ def first_boot(container, env, work):
 def check_first_boot(work):
     """The journey's package steps waited for the first boot's lock rather than failing on it."""
     text = (work / "first-boot.log").read_text() if (work / "first-boot.log").is_file() else ""
-    check(f"a package manager waited {FIRST_BOOT_WAIT} s" in text,
+    # The FAKE first boot polls its waiters: on a busy machine it sees the wait end a second or so late.
+    waited = [int(n) for n in re.findall(r"a package manager waited (\d+) s", text)]
+    check(any(n >= FIRST_BOOT_WAIT for n in waited),
           f"the package steps waited for the first boot's dpkg lock: {text.strip().splitlines()[-1:]}")
 
 
