@@ -235,7 +235,7 @@ def inventory(images, project, snapshots=None, delete=False):
     lines = []
     for i in mine:
         size = (f"{i['size_gb']:g} GB of snapshots" if i["size_exact"]
-                else f"at most {i['size_gb']:g} GB of snapshots (its volumes' size)")
+                else f"at most {i['size_gb']:g} GB of snapshots (the size of its volumes)")
         lines.append(f"image {i['image_id']} ({i['name']}), baked {i['baked_at']} by run {i['baked_by_run'] or 'unknown'}: "
                      f"{size}, about ${i['monthly_usd']:.2f} a month")
     if mine:

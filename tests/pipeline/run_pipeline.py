@@ -283,8 +283,8 @@ def teardown_keeps_then_deletes_results(playbook, env, moto, run_id, images=0):
     check(not left["instances"] and not left["run_roles"] and not left["instance_profiles"],
           f"teardown removed the instances, the run's role and profile: {left}")
     flat = " ".join(down.stdout.split())
-    said = re.search(r"image ami-\w+ \(.*?\), baked \S+ by run pipeline: at most [0-9.]+ GB of snapshots \(its volumes' "
-                     r"size\), about \$[0-9.]+ a month", flat) and "remove them with -e teardown_delete_images=true" in flat
+    said = re.search(r"image ami-\w+ \(.*?\), baked \S+ by run pipeline: at most [0-9.]+ GB of snapshots \(the size "
+                     r"of its volumes\), about \$[0-9.]+ a month", flat) and "remove them with -e teardown_delete_images=true" in flat
     check(len(left["images"]) == images and (not images or said),
           f"teardown kept the project's {images} image(s) and said what they cost a month: {left['images']}")
     down = sh(playbook + ["--tags", "teardown", "-e", "teardown=true", "-e", "teardown_delete_results=true",
