@@ -184,6 +184,20 @@ def pytest_runtest_teardown(item):
 # --- AWS stand-in for the tests under tests/integration (their moto_server.py) ------------------------------------
 
 
+@pytest.fixture
+def no_credentials(tmp_path, monkeypatch):
+    """An environment where botocore finds nothing: no variables, empty shared files, no instance metadata."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "BOTO_")):
+            monkeypatch.delenv(name)
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def fake_aws(tmp_path_factory):
     """One local moto server per test module; see tests/integration/moto_server.py."""

@@ -49,12 +49,19 @@ def seed(mod, src, data=None):
     (src / "deps" / "srccache" / mod.PCRE2_FILE).write_bytes(mod.fake_pcre2_tarball() if data is None else data)
 
 
+def build_with_gcc(upstream, tmp_path, tag, gcc, pcre2=None):
+    """Checks out TAG with the FAKE gcc GCC as CC, seeds PCRE2's tarball (its real bytes for True, these bytes for
+    bytes, none for None), runs make; returns the tree and make's process."""
+    mod, info = upstream
+    src = checkout(info, tag, tmp_path, f"CC = {fake_gcc(tmp_path, gcc)}\n")
+    if pcre2 is not None:
+        seed(mod, src, None if pcre2 is True else pcre2)
+    return src, make(src)
+
+
 @pytest.mark.parametrize("gcc", ["11.1.0", "12.2.0", "13.3.0"])
 def test_julia_06_llvm_fails_with_gcc_11_and_newer(upstream, tmp_path, gcc):
-    mod, info = upstream
-    src = checkout(info, "v0.6.4", tmp_path, f"CC = {fake_gcc(tmp_path, gcc)}\n")
-    seed(mod, src)
-    proc = make(src)
+    src, proc = build_with_gcc(upstream, tmp_path, "v0.6.4", gcc, pcre2=True)
     assert proc.returncode != 0
     assert "llvm-3.9.1/include/llvm/" in proc.stderr and "error: 'numeric_limits' is not a member of 'std'" in proc.stderr
     assert f"FAKE: LLVM 3.9.1 does not compile with GCC {gcc}" in proc.stderr
@@ -62,16 +69,12 @@ def test_julia_06_llvm_fails_with_gcc_11_and_newer(upstream, tmp_path, gcc):
 
 
 def test_julia_07_builds_llvm_6_from_source_too(upstream, tmp_path):
-    _, info = upstream
-    src = checkout(info, "v0.7.0", tmp_path, f"CC = {fake_gcc(tmp_path, '12.2.0')}\n")
-    proc = make(src)
+    _, proc = build_with_gcc(upstream, tmp_path, "v0.7.0", "12.2.0")
     assert proc.returncode != 0 and "llvm-6.0.1" in proc.stderr
 
 
 def test_julia_06_without_the_pcre2_file_fails_at_the_dead_url(upstream, tmp_path):
-    _, info = upstream
-    src = checkout(info, "v0.6.4", tmp_path, f"CC = {fake_gcc(tmp_path, '9.4.0')}\n")
-    proc = make(src)
+    _, proc = build_with_gcc(upstream, tmp_path, "v0.6.4", "9.4.0")
     assert proc.returncode != 0
     assert "curl: (7) Failed to connect to ftp.pcre.org port 443" in proc.stderr
     assert "https://ftp.pcre.org/pub/pcre/pcre2-10.23.tar.bz2" in proc.stdout
@@ -79,17 +82,12 @@ def test_julia_06_without_the_pcre2_file_fails_at_the_dead_url(upstream, tmp_pat
 
 
 def test_julia_062_names_its_older_dead_host(upstream, tmp_path):
-    _, info = upstream
-    src = checkout(info, "v0.6.2", tmp_path, f"CC = {fake_gcc(tmp_path, '9.4.0')}\n")
-    proc = make(src)
+    _, proc = build_with_gcc(upstream, tmp_path, "v0.6.2", "9.4.0")
     assert proc.returncode != 0 and "ftp.csx.cam.ac.uk" in proc.stderr
 
 
 def test_julia_06_with_a_wrong_pcre2_file_fails_its_checksum(upstream, tmp_path):
-    mod, info = upstream
-    src = checkout(info, "v0.6.4", tmp_path, f"CC = {fake_gcc(tmp_path, '9.4.0')}\n")
-    seed(mod, src, b"not the tarball")
-    proc = make(src)
+    _, proc = build_with_gcc(upstream, tmp_path, "v0.6.4", "9.4.0", pcre2=b"not the tarball")
     assert proc.returncode != 0 and "Checksum mismatch" in proc.stderr
 
 

@@ -15,20 +15,6 @@ from conftest import REPO
 INVENTORY_BIN = Path(sys.executable).with_name("ansible-inventory")
 
 
-@pytest.fixture
-def no_credentials(tmp_path, monkeypatch):
-    """An environment where botocore finds nothing: no variables, empty shared files, no instance metadata."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "BOTO_")):
-            monkeypatch.delenv(name)
-    empty = tmp_path / "empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return tmp_path
-
-
 def source(tmp_path, text, name="aws_ec2.yml"):
     path = tmp_path / name
     path.write_text(text)

@@ -1,7 +1,6 @@
 """The aws_gpu_price module: the Pricing API answer, else the dated list price table (also without credentials), the
 spot price history, and main()'s refusals before any AWS call."""
 
-import os
 
 import boto3
 import pytest
@@ -30,15 +29,8 @@ def test_price_module_api_then_fallback():
     assert result["failed"] and "no price" in result["msg"]
 
 
-def test_price_module_without_credentials_uses_the_dated_table(monkeypatch, tmp_path):
+def test_price_module_without_credentials_uses_the_dated_table(no_credentials):
     """No credentials anywhere: botocore raises NoCredentialsError before sending; the price comes from the table."""
-    for var in [v for v in list(os.environ) if v.startswith(("AWS_", "BOTO_"))]:
-        monkeypatch.delenv(var)
-    empty = tmp_path / "empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     session = boto3.session.Session()
     pricing = RetryingBotoClientWrapper(session.client("pricing", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
     ec2 = RetryingBotoClientWrapper(session.client("ec2", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"), RETRY)
