@@ -143,6 +143,8 @@ def report(spec):
         teardown += f" -e aws_gpu_instance_teardown_run_id={run_id}"
     command = teardown + " -e teardown_delete_results=true" if (running or results or images or any(
         i["state"] in ("stopping", "stopped") for i in instances)) else ""
+    if command and images:
+        command += " -e teardown_delete_images=true"
     out = {"instances": instances, "results": results, "images": images, "total_cost_usd": total,
            "hourly_running_usd": hourly_running, "monthly_usd": monthly, "command": command}
     out["lines"] = lines(spec, out, now)

@@ -28,7 +28,7 @@ unit-tested.
 import math
 import re
 
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_gpu, aws_images
 
 DOC_SECONDS_PER_200 = {"gpu": 6.0, "cpu": 160.0}
 DOC_SECONDS_PER_200_SOURCE = {
@@ -190,6 +190,9 @@ def plan(settings):
         figure = (measured.get("phases") or {}).get(phase["phase"])
         if figure and (phase["phase"] != "julia" or figure.get("method") == method):
             phase.update(seconds=int(math.ceil(float(figure["seconds"]))), source=figure["source"])
+    # Launched from an image of the configured machine: configure only verifies (aws_images.with_image).
+    phases, image_saved = aws_images.with_image(phases, settings.get("image"),
+                                                ((measured.get("phases") or {}).get("verify") or {}).get("seconds"))
     runs, queue_index, queue_count = _longest_queue(settings.get("queues"), iters, backend, per200)
     train = {"gpu": 0, "cpu": 0}
     planned_train = 0
@@ -244,6 +247,7 @@ def plan(settings):
         "cost_usd": round(with_margin / 3600.0 * price, 2) if price is not None else None,
         "cost_at_max_hours_usd": round(max_hours * price, 2) if (price is not None and max_hours) else None,
         "idle_minutes": idle,
+        "image": dict(settings["image"], saved_seconds=image_saved) if settings.get("image") else None,
         # Autodown: the instance ends when the run is home, or itself after the grace: the plan plus the grace at most
         # (never more than its whole life).
         "cost_at_most_usd": (round(min(with_margin / 3600.0 + idle / 60.0, max_hours or float("inf")) * price, 2)
@@ -267,6 +271,10 @@ def lines(p):
         unpriced = f" (no price known for {', '.join(p['unpriced'])})" if p.get("unpriced") else ""
         out.append("  types    " + ", ".join(f"{c['instance_type']} ({c['total_hours']} h, {price})" for c, price in priced)
                    + f": planned for the slowest, {p['instance_type']}{dearest}{unpriced}")
+    if p.get("image"):
+        im = p["image"]
+        out.append(f"  image    {im.get('image_id', '')} ({im.get('name', '')}), baked {im.get('baked_at', '')} by run "
+                   f"{im.get('baked_by_run') or 'unknown'}: configure only verifies it, {hms(im['saved_seconds'])} saved")
     for ph in p["phases"]:
         out.append(f"  {ph['phase']:<8} {hms(ph['seconds']):>7}  {ph['what']}  [{ph['source']}]")
     out.append(f"  total    {hms(p['total_seconds']):>7}  + {round(p['margin'] * 100)}% margin = {hms(p['total_with_margin_seconds'])}"

@@ -9,6 +9,11 @@ for them, so that each side does what EC2 does to the other.
   asks tests/integration/moto_launcher.py for it). A container removed by the test (podman rm: a pulled plug, as the
   interruption pipeline does) is left to the test.
 - The FAKE IMDS (tests/fakes/imds.py), when there is one, answers the bound instance's id.
+- An image made from a bound instance (CreateImage) is its container committed: the fake writes its bindings to the
+  moto server's binding file (FakeAws.hosts_file), and tests/integration/moto_launcher.py commits the bound container to
+  <image_repo>:<ami id> before it answers, so the image is the disk at that moment. An instance launched from such an
+  image (its ImageId has a local image) gets a new container made from it (SPAWN(name, image) starts it, named
+  <name prefix>-<instance id>), bound to it at once: the machine boots from the baked disk.
 
 Container i is bound to the live instance of the project with launch index i (one RunInstances call numbers a fleet
 0..N-1, as the sweep pipeline's inventory maps them); with one container, to the newest live instance. A binding ends
@@ -16,6 +21,8 @@ when its instance or its container is gone. Standard library and boto3 (moto's c
 pipeline.
 """
 
+import json
+import os
 import subprocess
 import threading
 import time
@@ -32,9 +39,15 @@ def container_state(name, env=None):
 
 
 class FakeEc2Host:
-    def __init__(self, moto, containers, env=None, imds_state=None, project="mocha-cloud", every=0.5):
+    def __init__(self, moto, containers, env=None, imds_state=None, project="mocha-cloud", every=0.5, spawn=None,
+                 image_repo=None):
         self.moto, self.containers, self.env, self.imds_state = moto, list(containers), env, imds_state
         self.project, self.every = project, every
+        # Instances launched from a baked image: SPAWN(name, image) starts their container (None: they get none).
+        self.spawn = spawn
+        self.image_repo = image_repo or f"localhost/mocha-fake-ami-{os.getpid()}"
+        self.spawned = []  # containers this fake made from images
+        self._written = None
         self.bound = {}  # container -> instance id
         self.stopped_by_us = set()  # containers this fake stopped because EC2 ended their instance
         self.events = []  # (time, what)
@@ -75,8 +88,52 @@ class FakeEc2Host:
         tag = [{"Name": "tag:mocha-cloud:project", "Values": [self.project]}]
         return [i for r in ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
 
+    def write_bindings(self):
+        """The bindings, for the moto launcher's CreateImage (a container is committed as the image of its instance)."""
+        path = getattr(self.moto, "hosts_file", None)
+        body = {"bindings": {iid: c for c, iid in self.bound.items()}, "image_repo": self.image_repo,
+                "env": {k: v for k, v in (self.env or {}).items() if k == "CONTAINERS_CONF"}}
+        if path is None or body == self._written:
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body))
+        tmp.replace(path)  # atomic: CreateImage never reads half a file
+        self._written = body
+
+    def image_of(self, ami_id):
+        """The local image baked as AMI_ID ('' when none was)."""
+        name = f"{self.image_repo}:{ami_id}"
+        out = subprocess.run(["podman", "image", "exists", name], env=self.env, check=False, timeout=60,
+                             capture_output=True)
+        return name if out.returncode == 0 else ""
+
+    def boot_from_images(self, found):
+        """A live instance nothing is bound to, launched from a baked image: its container, made from that image."""
+        if self.spawn is None:
+            return
+        for iid, instance in found.items():
+            if instance["State"]["Name"] not in LIVE or iid in self.bound.values():
+                continue
+            image = self.image_of(instance.get("ImageId", ""))
+            if not image:
+                continue
+            name = f"{self.spawn_prefix}-{iid}"
+            self.spawn(name, image)
+            self.containers.append(name)
+            self.spawned.append(name)
+            self.bound[name] = iid
+            if self.imds_state is not None:
+                with self.imds_state.lock:
+                    self.imds_state.instance_id = iid
+            self.log(f"{name} made from {image} for {iid} (launched from {instance.get('ImageId')})")
+
+    @property
+    def spawn_prefix(self):
+        return self.containers[0] if self.containers else "mocha-fake-instance"
+
     def round(self, ec2):
         found = {i["InstanceId"]: i for i in self.instances(ec2)}
+        self.boot_from_images(found)
         for container in self.containers:
             state = container_state(container, self.env)
             iid = self.bound.get(container)
@@ -114,6 +171,7 @@ class FakeEc2Host:
                     with self.imds_state.lock:
                         self.imds_state.instance_id = iid
                 self.log(f"{container} bound to {iid}")
+        self.write_bindings()
 
     def shutdown(self, instance_id):
         """What EC2 does when the instance's operating system powers it off: its InstanceInitiatedShutdownBehavior

@@ -63,6 +63,16 @@ operating system to watch (and routes only the operations of EC2's API model), s
 instance with the test-only tag fake:instance-initiated-shutdown, then terminates or stops it as its attribute says;
 the launcher gives an instance so marked EC2's state reason for it, and removes the tag. Nothing outside tests/ sets it.
 
+CreateImage: EC2 tags the image and its snapshots as the request's TagSpecifications say (amazon.aws ec2_ami sends both,
+"image" and "snapshot"); moto 5.x raises NotImplementedError on a snapshot specification (a 500). The launcher tags
+the snapshot moto makes for the image instead, and gives the image the instance's root device name, as EC2 does (moto
+keeps /dev/sda1 whatever the instance's; its snapshot stays moto's 15 GiB). And an image
+is the instance's disk at the moment of the call (NoReboot: a crash-consistent copy of what was on the volumes): when
+the FAKE EC2 host (tests/fakes/ec2_host.py) has bound the instance to a container, the launcher commits that container
+(podman commit) to the local image <image repo>:<ami id> before it answers, so nothing the host writes afterwards goes
+in. DeregisterImage removes that local image. The binding file is JSON, named by MOCHA_CLOUD_FAKE_EC2_HOSTS:
+{"bindings": {instance id: container}, "image_repo": name, "env": {...}} (written by the FAKE EC2 host).
+
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
 """
 
@@ -70,12 +80,15 @@ import fnmatch
 import json
 import os
 import re
+import subprocess
 import sys
 
 # The tag the FAKE EC2 host puts on an instance whose container powered itself off, just before it ends it.
 SHUTDOWN_TAG = "fake:instance-initiated-shutdown"
 # The request context the fake stands for: a client on TLS.
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+# The FAKE EC2 host's bindings of instances to containers (see the docstring).
+HOSTS_ENV = "MOCHA_CLOUD_FAKE_EC2_HOSTS"
 
 
 def condition_holds(condition):
@@ -123,6 +136,7 @@ def patch_moto():
     patch_expected_bucket_owner()
     patch_bucket_tags_across_accounts()
     patch_instance_initiated_shutdown()
+    patch_create_image()
 
 
 def s3_error(status, code, message):
@@ -194,6 +208,53 @@ def patch_instance_initiated_shutdown():
 
     Instance.terminate = wrap(Instance.terminate)
     Instance.stop = wrap(Instance.stop)
+
+
+def fake_hosts():
+    """The FAKE EC2 host's binding file ({} when there is none)."""
+    path = os.environ.get(HOSTS_ENV)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (TypeError, OSError, ValueError):
+        return {}
+
+
+def podman(args, hosts):
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False, timeout=600,
+                          env={**os.environ, **(hosts.get("env") or {})})
+
+
+def patch_create_image():
+    from moto.ec2.models.amis import AmiBackend
+
+    original_create, original_deregister = AmiBackend.create_image, AmiBackend.deregister_image
+
+    def create_image(self, instance_id, name, description, tag_specifications):
+        snapshot_tags = [t for spec in tag_specifications or [] if spec.get("ResourceType") == "snapshot"
+                         for t in spec.get("Tags", [])]
+        others = [spec for spec in tag_specifications or [] if spec.get("ResourceType") != "snapshot"]
+        hosts = fake_hosts()
+        container = (hosts.get("bindings") or {}).get(instance_id)
+        ami = original_create(self, instance_id, name, description, others)
+        ami.root_device_name = self.get_instance(instance_id).root_device_name
+        for t in snapshot_tags:
+            ami.ebs_snapshot.add_tag(t["Key"], t["Value"])
+        if container:
+            done = podman(["commit", container, f"{hosts['image_repo']}:{ami.id}"], hosts)
+            if done.returncode != 0:
+                raise RuntimeError(f"podman commit {container} failed: {done.stderr.strip()}")
+        return ami
+
+    def deregister_image(self, ami_id):
+        answer = original_deregister(self, ami_id)
+        hosts = fake_hosts()
+        if hosts.get("image_repo"):
+            podman(["rmi", "-f", f"{hosts['image_repo']}:{ami_id}"], hosts)
+        return answer
+
+    AmiBackend.create_image = create_image
+    AmiBackend.deregister_image = deregister_image
 
 
 def patch_launch_template_versions():

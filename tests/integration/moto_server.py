@@ -30,6 +30,7 @@ def free_port() -> int:
 
 LAUNCHER = Path(__file__).with_name("moto_launcher.py")
 CAPACITY_ENV = "MOCHA_CLOUD_FAKE_EC2_CAPACITY"  # read by moto_launcher.py
+HOSTS_ENV = "MOCHA_CLOUD_FAKE_EC2_HOSTS"  # read by moto_launcher.py, written by tests/fakes/ec2_host.py
 
 
 def moto_server_argv() -> list:
@@ -50,11 +51,14 @@ class FakeAws:
         self.log = workdir / "moto.log"
         # The launcher's capacity map (moto_launcher.py): empty, no launch is refused for capacity.
         self.capacity_file = workdir / "ec2-capacity.json"
+        # The FAKE EC2 host's bindings of instances to containers (moto_launcher.py commits one on CreateImage).
+        self.hosts_file = workdir / "ec2-hosts.json"
 
     def start(self, timeout: float = 30) -> "FakeAws":
         env = dict(os.environ)
         env.update(MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true", MOTO_ENABLE_AMI_VALIDATION="true")
         env[CAPACITY_ENV] = str(self.capacity_file)
+        env[HOSTS_ENV] = str(self.hosts_file)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, local binary
                 moto_server_argv() + ["-H", "127.0.0.1", "-p", str(self.port)],

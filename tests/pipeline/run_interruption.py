@@ -172,7 +172,9 @@ def main():
         # A snapshot every 50 iterations, so there is something to ship long before the end.
         more.update({"cifar10_snapshot_interval": 50, "cifar10_validation_interval": 100, "cifar10_summary_interval": 25,
                      # Spot instances (a launch template with spot market options), as the watch requires.
-                     "aws_gpu_instance_market": "spot"})
+                     "aws_gpu_instance_market": "spot",
+                     # Baking (auto bakes a spot run) and launching from the image are shown by run_pipeline.py.
+                     "aws_gpu_instance_bake": "never"})
         extra.write_text(yaml.safe_dump(more))
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 

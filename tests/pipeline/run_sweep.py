@@ -168,7 +168,9 @@ def main():
         # The quota check runs, with the quota given (Service Quotas is not in moto): 8 vCPUs, two g4dn.xlarge.
         more.update({"aws_gpu_instance_check_quota": True, "aws_gpu_instance_quota_vcpus": 4 * args.hosts, "aws_gpu_instance_run_id": "sweep",
                      # A test accuracy every quarter of the run: four points per curve.
-                     "cifar10_validation_interval": max(1, args.max_iter // 4)})
+                     "cifar10_validation_interval": max(1, args.max_iter // 4),
+                     # Baking (auto bakes a sweep) and launching from the image are shown by run_pipeline.py.
+                     "aws_gpu_instance_bake": "never"})
         extra.write_text(yaml.safe_dump(more))
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
 
