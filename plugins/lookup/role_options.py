@@ -5,12 +5,14 @@
 
 DOCUMENTATION = r"""
 name: role_options
-short_description: The options of this collection's roles, as their argument specs state them
+short_description: The options of this collection's roles (their argument specs) or their defaults
 version_added: "0.1.0"
 description:
   - Returns one dictionary of the options of the C(main) entry point of each role named, read from the role's
     C(meta/argument_specs.yml) in the collection C(mocha.cloud) wherever it is installed (a checkout linked as the
     collection, or an installed collection). The preflight play checks the settings against it before any role runs.
+  - With O(source=defaults), the values of each role's C(defaults/main.yml) instead (the provision play's image
+    fingerprint takes them).
   - A role the collection does not have, or one without an argument spec for C(main), is an error that names it.
 options:
   _terms:
@@ -18,6 +20,11 @@ options:
     type: list
     elements: str
     required: true
+  source:
+    description: C(argument_specs) for the options of the entry point C(main), C(defaults) for the defaults' values.
+    type: str
+    choices: [argument_specs, defaults]
+    default: argument_specs
 author:
   - mocha-cloud contributors (@mocha-cloud)
 """
@@ -31,7 +38,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One dictionary, option name to its spec, of every role named (a later role's option wins).
+  description: One dictionary, option name to its spec (or to its default value), of every role named (a later
+    role's option wins).
   type: list
   elements: dict
 """
@@ -50,15 +58,29 @@ def collection_root():
     return list(package.__path__)[0]
 
 
+def read_yaml(root, role, *parts):
+    path = os.path.join(root, "roles", role, *parts)
+    try:
+        with open(path) as handle:
+            return path, yaml.safe_load(handle) or {}
+    except OSError:
+        raise AnsibleLookupError(f"role_options: mocha.cloud has no role {role!r} with {'/'.join(parts)} ({path})") from None
+
+
+def role_defaults(root, roles):
+    values = {}
+    for role in roles:
+        path, data = read_yaml(root, role, "defaults", "main.yml")
+        if not isinstance(data, dict):
+            raise AnsibleLookupError(f"role_options: {path} is no mapping of defaults")
+        values.update(data)
+    return values
+
+
 def role_options(root, roles):
     options = {}
     for role in roles:
-        path = os.path.join(root, "roles", role, "meta", "argument_specs.yml")
-        try:
-            with open(path) as handle:
-                spec = yaml.safe_load(handle) or {}
-        except OSError:
-            raise AnsibleLookupError(f"role_options: mocha.cloud has no role {role!r} with an argument spec ({path})") from None
+        path, spec = read_yaml(root, role, "meta", "argument_specs.yml")
         main = ((spec.get("argument_specs") or {}).get("main") or {}).get("options")
         if not isinstance(main, dict):
             raise AnsibleLookupError(f"role_options: {path} states no options for the entry point main")
@@ -68,5 +90,8 @@ def role_options(root, roles):
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
-        return [role_options(collection_root(), [str(t) for t in terms])]
+        source = kwargs.get("source", "argument_specs")
+        if source not in ("argument_specs", "defaults"):
+            raise AnsibleLookupError(f"role_options: source must be argument_specs or defaults, not {source!r}")
+        read = role_defaults if source == "defaults" else role_options
+        return [read(collection_root(), [str(t) for t in terms])]
