@@ -74,6 +74,7 @@ import json  # noqa: E402 (ansible-test wants imports after DOCUMENTATION)
 import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.mocha.cloud.plugins.module_utils import job  # noqa: E402
 
 MANIFEST = "manifest.json"
 
@@ -83,7 +84,7 @@ def fs_type(path, mountinfo_text):
     is a prefix of PATH)."""
     best, kind = "", ""
     for line in mountinfo_text.splitlines():
-        left, _, right = line.partition(" - ")
+        left, right = line.split(" - ", 1) if " - " in line else (line, "")
         fields = left.split()
         if len(fields) < 5 or not right:
             continue
@@ -99,10 +100,10 @@ def running_jobs(module, jobs):
     for ctl in jobs:
         if not os.path.exists(ctl):
             continue
-        rc, out, _ = module.run_command([ctl, "status"], environ_update={"LC_ALL": "C"})
+        rc, out, dummy = module.run_command([ctl, "status"], environ_update={"LC_ALL": "C"})
         try:
-            status = json.loads(out.strip().splitlines()[-1]) if rc == 0 and out.strip() else {}
-        except ValueError:
+            status = job.parse_status(out) if rc == 0 else {}
+        except job.JobError:
             status = {}
         if status.get("running"):
             busy.append(f"{status.get('job') or ctl} ({ctl})")

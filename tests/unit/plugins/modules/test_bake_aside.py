@@ -68,7 +68,8 @@ def test_a_holding_dir_on_disk_is_refused(tmp_path):
 
 def test_a_running_job_is_refused(tmp_path, holding):
     ctl = tmp_path / "jobctl"
-    ctl.write_text('#!/bin/sh\necho \'{"job": "cifar10", "running": true}\'\n')
+    # A status line as jobctl prints it (roles/common/templates/jobctl.sh.j2), the fields the module reads among them.
+    ctl.write_text('#!/bin/sh\necho \'{"job": "cifar10", "running": true, "state": "running", "rc": null, "pid": 42}\'\n')
     ctl.chmod(0o755)
     (tmp_path / "history").write_text("x\n")
     res = run_module(bake_aside.main, {"paths": [str(tmp_path / "history")], "jobs": [str(ctl)], "holding_dir": holding,
