@@ -15,29 +15,18 @@ SCANNED = ("playbooks", "inventory", "molecule", "tests", "roles", "plugins", "s
 SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini", ".toml"}
 # (file, variable): uses today, outside the role that owns the variable.
 ALLOWED = {
-    # Still driven through private variables (to be moved onto the roles' inputs): the check mode answers of cuda's
-    # repository step; the arming decision of cifar10's autodown.yml without a training; results.yml alone against a
-    # keeper in its last round (the play must reach the fetch within the keeper's seconds); the environment templates
-    # of julia_build and mocha rendered alone.
-    ("molecule/cuda/check_install.yml", "__cuda_apt_source"): 4,
-    ("molecule/cuda/check_install.yml", "__cuda_keyring_would_download"): 3,
+    # Still driven through private variables (to be moved onto the roles' inputs): the arming decision of cifar10's
+    # autodown.yml without a training; results.yml alone against a keeper in its last round (the play must reach the
+    # fetch within the keeper's seconds); the backend environments of the mocha role worked out alone.
     ("tests/integration/test_autodown.py", "__cifar10_host"): 1,
     ("tests/integration/test_autodown.py", "__cifar10_start"): 1,
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_last_poll"): 1,
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
-    ("tests/integration/test_escape_templates.py", "__julia_build_dest"): 1,
     ("tests/integration/test_mocha_env_templates.py", "__mocha_backend_env"): 1,
     ("tests/integration/test_mocha_env_templates.py", "__mocha_env_common"): 1,
     ("tests/integration/test_mocha_env_templates.py", "__mocha_gpu_present"): 1,
     ("tests/integration/test_mocha_env_templates.py", "__mocha_nvcc_path"): 1,
     ("tests/integration/test_mocha_env_templates.py", "__mocha_stack_supported"): 1,
-    # julia_build's data tables (vars/known_bad.yml, checksums.yml, srccache.yml), read as data by the tests of the
-    # rules that take them; nothing drives the role with them.
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_binary_checksums"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_known_bad"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_srccache_table"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_versions.py", "__julia_build_known_bad"): 1,
-    ("tests/unit/roles/test_julia_build.py", "__julia_build_binary_checksums"): 1,
 }
 PRIVATE = re.compile(r"(?<![A-Za-z0-9_])__(" + "|".join(sorted(ROLES, key=len, reverse=True)) + r")_[a-z0-9_]+")
 
