@@ -17,16 +17,11 @@ SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini"
 ALLOWED = {
     # Still driven through private variables (to be moved onto the roles' inputs): the arming decision of cifar10's
     # autodown.yml without a training; results.yml alone against a keeper in its last round (the play must reach the
-    # fetch within the keeper's seconds); the backend environments of the mocha role worked out alone.
+    # fetch within the keeper's seconds).
     ("tests/integration/test_autodown.py", "__cifar10_host"): 1,
     ("tests/integration/test_autodown.py", "__cifar10_start"): 1,
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_last_poll"): 1,
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_backend_env"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_env_common"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_gpu_present"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_nvcc_path"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_stack_supported"): 1,
 }
 PRIVATE = re.compile(r"(?<![A-Za-z0-9_])__(" + "|".join(sorted(ROLES, key=len, reverse=True)) + r")_[a-z0-9_]+")
 
