@@ -15,11 +15,8 @@ SCANNED = ("playbooks", "inventory", "molecule", "tests", "roles", "plugins", "s
 SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini", ".toml"}
 # (file, variable): uses today, outside the role that owns the variable.
 ALLOWED = {
-    # Still driven through private variables (to be moved onto the roles' inputs): the arming decision of cifar10's
-    # autodown.yml without a training; results.yml alone against a keeper in its last round (the play must reach the
-    # fetch within the keeper's seconds).
-    ("tests/integration/test_autodown.py", "__cifar10_host"): 1,
-    ("tests/integration/test_autodown.py", "__cifar10_start"): 1,
+    # Still driven through private variables (to be moved onto the roles' inputs): results.yml alone against a keeper
+    # in its last round (the play must reach the fetch within the keeper's seconds).
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_last_poll"): 1,
     ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
 }
