@@ -2,8 +2,8 @@
 
 Playbooks, the inventory, molecule scenarios, tests and the other roles drive a role through its inputs and read what it
 publishes (documented facts under the role's prefix, ``aws_gpu_instance_caller``, ``mocha_backend_selected``), never
-its ``__<role>_`` variables: those are free to change with the role. The uses still left outside their role are listed
-in ALLOWED with their count today; the list may only shrink."""
+its ``__<role>_`` variables: those are free to change with the role. ALLOWED (empty) would list a use still left
+outside its role with its count; it may only shrink."""
 
 import re
 from pathlib import Path
@@ -13,13 +13,8 @@ from conftest import REPO
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
 SCANNED = ("playbooks", "inventory", "molecule", "tests", "roles", "plugins", "site.yml")
 SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini", ".toml"}
-# (file, variable): uses today, outside the role that owns the variable.
-ALLOWED = {
-    # Still driven through private variables (to be moved onto the roles' inputs): results.yml alone against a keeper
-    # in its last round (the play must reach the fetch within the keeper's seconds).
-    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_last_poll"): 1,
-    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
-}
+# (file, variable): uses outside the role that owns the variable, allowed with their count. None today: keep it so.
+ALLOWED = {}
 PRIVATE = re.compile(r"(?<![A-Za-z0-9_])__(" + "|".join(sorted(ROLES, key=len, reverse=True)) + r")_[a-z0-9_]+")
 
 
