@@ -116,6 +116,16 @@ def check_snapshot(path, sha256):
     return corruption(path, sha256_file(path), sha256, lambda: hdf5_signature_offset(path), fix)
 
 
+def json_object(raw):
+    """The JSON object in RAW (bytes of a state.json, here or in S3), as a dict; None when RAW is not UTF-8 JSON or
+    holds anything but an object (a damaged or foreign marker)."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def read_copy(directory):
     """The state.json of the controller copy in DIRECTORY, as a dict: {} when there is no copy (no directory, no
     state.json, or one that names no snapshot yet). ValueError, with what to do, when state.json cannot be read as
@@ -129,11 +139,8 @@ def read_copy(directory):
     fix = f"Delete {directory} to start the run over, or put a good snapshot there with its sha256 in state.json."
     if len(raw) > MARKER_MAX_BYTES:
         raise ValueError(f"{path} is larger than {MARKER_MAX_BYTES} bytes: not a state.json the role writes. {fix}")
-    try:
-        state = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        state = None
-    if not isinstance(state, dict):
+    state = json_object(raw)
+    if state is None:
         raise ValueError(f"{path} is not a JSON object (damaged). {fix}")
     if not state.get("snapshot"):
         return {}

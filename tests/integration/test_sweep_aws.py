@@ -98,7 +98,9 @@ def test_provision_launches_one_instance_per_variant_up_to_the_cap_then_teardown
 def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
     """teardown.yml looks in every sweep variant's run directory, not only the single run's, before removing anything.
 
-    The host is this machine (local connection) with stand-in control scripts that answer like jobctl status."""
+    The host is this machine (local connection) with stand-in control scripts (FAKE jobctl) that print what jobctl
+    status prints (roles/common/templates/jobctl.sh.j2, cmd_status): every key, in its order, read by
+    mocha.cloud.job_status through module_utils/job.py's parse_status."""
     import json
     import sys
 
@@ -106,8 +108,15 @@ def test_teardown_waits_for_a_sweep_variant_still_training(aws, tmp_path):
 
     def ctl(path, running):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("#!/bin/sh\necho '" + json.dumps({"running": running, "state": "running since x" if running else
-                                                                "finished at x"}) + "'\n")
+        log = path.parent / "training.log"
+        status = {"job": "cifar10", "running": running,
+                  "state": "running since 2026-12-08T01:00:00Z" if running else "finished at 2026-12-08T01:20:00Z",
+                  "rc": None if running else 0, "pid": 4242 if running else None, "child_pid": 4250 if running else None,
+                  "started_at": 1765155600, "ended_at": None if running else 1765156800, "elapsed_s": 600 if running else 1200,
+                  "supervisor": "setsid", "log": str(log),
+                  "last_line": "[2026-12-08 01:10:00 | info | Mocha]:  TRAIN iter=000400 obj_val=2.10350013",
+                  "checked_at": "2026-12-08T01:10:00Z"}
+        path.write_text("#!/bin/sh\ncat <<'EOF'\n" + json.dumps(status) + "\nEOF\n")
         path.chmod(0o755)
 
     ctl(base / "run" / "jobctl", False)

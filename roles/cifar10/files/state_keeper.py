@@ -480,11 +480,8 @@ def restore(args):
             if raw is None:
                 print(json.dumps({"restored": False, "reason": f"no {MARKER} under {here}"}))
                 return 3
-            try:
-                marker = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                marker = None
-            if not isinstance(marker, dict):
+            marker = snapshot_state.json_object(raw)
+            if marker is None:
                 return refuse(f"{here}{MARKER} is not a JSON object (damaged). {fix}")
             if marker.get("run_id") != args.run_id:
                 whose = f"the state of run {marker.get('run_id')!r}" if marker.get("run_id") else "the state of no named run"

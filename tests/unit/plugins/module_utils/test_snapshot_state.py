@@ -4,6 +4,7 @@
 import hashlib
 
 import pytest
+from ansible_collections.mocha.cloud.plugins.module_utils import snapshot_state
 from ansible_collections.mocha.cloud.plugins.module_utils.snapshot_state import (
     HDF5_SIGNATURE,
     check_snapshot,
@@ -136,3 +137,18 @@ def test_the_controller_copy_is_read_or_refused(tmp_path):
         (tmp_path / "state.json").write_bytes(bad)
         with pytest.raises(ValueError, match=says):
             read_copy(str(tmp_path))
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b'{"run_id": "r1", "snapshot": "snapshot-000400.jld"}', {"run_id": "r1", "snapshot": "snapshot-000400.jld"}),
+    (b"{}", {}),
+    (b'["snapshot-000400.jld"]', None),
+    (b'"snapshot-000400.jld"', None),
+    (b"null", None),
+    (b'{"run_id": "r1"', None),
+    (b'{"run_id": "\xff"}', None),
+    (b"", None),
+])
+def test_a_marker_is_one_json_object(raw, expected):
+    """The one parse of a state.json, the controller copy's (read_copy) and the S3 state's (the keeper's restore)."""
+    assert snapshot_state.json_object(raw) == expected
