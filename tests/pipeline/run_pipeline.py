@@ -63,6 +63,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 from pathlib import Path
@@ -91,12 +92,34 @@ WARNING_LINE = re.compile(r"^\[(?:DEPRECATION )?WARNING\]:.*$", re.M)
 # The FAKE first boot (tests/fakes/first_boot.py) holds the dpkg lock until a package manager has waited this long in
 # one go: longer than apt's own 60 s wait, so a package task that does not wait longer fails, as on a real first boot.
 FIRST_BOOT_WAIT = 75
+# The FAKE julia's METADATA clone (Pkg.init) ends only once this file exists on the instance: the journey creates it
+# when a poll has printed the clone running, so that the poll is seen on a machine of any speed.
+PKG_RELEASE = "/var/tmp/fake-julia-pkg-init.release"
 
 
 def sh(cmd, **kw):
     """Run a command, echoing it; return CompletedProcess (text)."""
     print("+", " ".join(str(c) for c in cmd), flush=True)
     return subprocess.run([str(c) for c in cmd], text=True, **kw)
+
+
+def sh_releasing(cmd, pattern, release, **kw):
+    """sh() with its output captured, read line by line as it comes: the first line matching PATTERN runs RELEASE()
+    (once). A test that must see a step running lets that step end only after it was seen, however slow the machine."""
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    proc = subprocess.Popen([str(c) for c in cmd], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    err = []
+    reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+    reader.start()
+    out, released = [], False
+    for line in proc.stdout:
+        out.append(line)
+        if not released and re.search(pattern, line):
+            released = True
+            release()
+    proc.wait()
+    reader.join()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err))
 
 
 def check(ok, what):
@@ -348,7 +371,8 @@ def write_vars(work, data, data_port, max_iter, imds_url=None, s3_endpoint=None,
                                         + str(pace) + "'}) }}")
     if pkg_seconds:
         # The FAKE julia takes its time where the real one does (the METADATA clone, adding a package, Pkg.test).
-        extra["mocha_julia_environment"] = {"FAKE_JULIA_PKG_SECONDS": pkg_seconds}
+        extra["mocha_julia_environment"] = {"FAKE_JULIA_PKG_SECONDS": pkg_seconds,
+                                            "FAKE_JULIA_PKG_RELEASE_FILE": PKG_RELEASE}
     if imds_url:
         extra["cifar10_imds_endpoint"] = imds_url
     if s3_endpoint:
@@ -678,7 +702,7 @@ def main():
         inventory = write_inventory(work, container)
         plant_private(container, env)
         # Paced so that the log's whole-second times measure the training (about 20 s for 400 iterations); each Pkg
-        # job long enough to be polled more than once.
+        # job takes its time, and the METADATA clone goes on only after a poll showed it running (PKG_RELEASE).
         extra = write_vars(work, s.data, s.data_port, args.max_iter, s.imds_url, moto.endpoint, pace=FAKE_PACE,
                            pkg_seconds="init=10,add=3,test=4")
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
@@ -694,7 +718,11 @@ def main():
             # shipped settings and ends it.
             # The first journey also bakes its configured machine (the third launches from it).
             keep = ["-e", json.dumps({"aws_gpu_instance_keep": True, "aws_gpu_instance_bake": "always"})] if n == 1 else []
-            run = sh(playbook + keep, env=env, cwd=REPO, capture_output=True)
+            if n == 1:
+                run = sh_releasing(playbook + keep, r"\[mocha-pkg-init running\]", lambda: sh(
+                    ["podman", "exec", container, "touch", PKG_RELEASE], env=env, check=True), env=env, cwd=REPO)
+            else:
+                run = sh(playbook + keep, env=env, cwd=REPO, capture_output=True)
             times.append(time.monotonic() - t0)
             (work / f"run{n}.log").write_text(run.stdout + run.stderr)
             print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)

@@ -224,6 +224,24 @@ def test_pkg_init_is_quiet_for_as_long_as_the_metadata_clone_takes(env, tmp_path
     assert (tmp_path / "pkg" / "v0.6" / "METADATA").is_dir()
 
 
+def test_pkg_init_waits_for_its_release_file(env, tmp_path):
+    """With FAKE_JULIA_PKG_RELEASE_FILE, the clone goes on only once the file exists: a test that must see it running
+    lets it end after it was seen, on a machine of any speed."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("FAKE CA\n")
+    release = tmp_path / "release"
+    proc = subprocess.Popen([FAKE, "-e", "Pkg.init()"], stderr=subprocess.DEVNULL, text=True,
+                            env={**{k: v for k, v in os.environ.items() if not k.startswith(("FAKE_JULIA", "JULIA_"))},
+                                 **env, "SSL_CERT_FILE": str(ca), "FAKE_JULIA_PKG_SECONDS": "init=0",
+                                 "FAKE_JULIA_PKG_RELEASE_FILE": str(release)})
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
+    assert not (tmp_path / "pkg" / "v0.6" / "METADATA").is_dir()
+    release.touch()
+    assert proc.wait(timeout=30) == 0
+    assert (tmp_path / "pkg" / "v0.6" / "METADATA").is_dir()
+
+
 def test_a_pkg_program_in_a_file_runs_as_with_e(env, tmp_path):
     from ansible_collections.mocha.cloud.plugins.module_utils import julia_pkg as jp
 
