@@ -72,7 +72,8 @@ the FAKE EC2 host (tests/fakes/ec2_host.py) has bound the instance to a containe
 (podman commit) to the local image <image repo>:<ami id> before it answers, so nothing the host writes afterwards goes
 in. EC2 answers CreateImage at once with the image pending, and makes it available once its snapshots are complete
 (minutes to tens of minutes for a 100 GB volume): the image stays pending for the seconds of the JSON file
-MOCHA_CLOUD_FAKE_AMI_PENDING names ({"seconds": N}, read at each CreateImage; 20 without it) after the call, as DescribeImages shows, and RunInstances from an image that is not available is refused
+MOCHA_CLOUD_FAKE_AMI_PENDING names ({"seconds": N}, read at each CreateImage; 20 without it; "release": true there
+makes every pending image available at once, so a test decides the moment) after the call, as DescribeImages shows, and RunInstances from an image that is not available is refused
 with HTTP 400 InvalidAMIID.Unavailable, "AMI 'ami-...' is pending, and cannot be run" (EC2's answer to a launch from a
 pending image). DeregisterImage removes that local image. The binding file is JSON, named by MOCHA_CLOUD_FAKE_EC2_HOSTS:
 {"bindings": {instance id: container}, "image_repo": name, "env": {...}} (written by the FAKE EC2 host).
@@ -276,18 +277,27 @@ def patch_create_image():
     AmiBackend.describe_images = describe_images
 
 
-def image_pending_seconds():
-    """Seconds a new image stays pending (the file MOCHA_CLOUD_FAKE_AMI_PENDING names; DEFAULT_PENDING_S without it)."""
+def pending_settings():
+    """The file MOCHA_CLOUD_FAKE_AMI_PENDING names: {"seconds": N, "release": bool}; {} without it."""
     try:
         with open(os.environ.get(PENDING_ENV) or "", encoding="utf-8") as f:
-            return float(json.load(f)["seconds"])
-    except (OSError, ValueError, KeyError, TypeError):
+            found = json.load(f)
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def image_pending_seconds():
+    """Seconds a new image stays pending (DEFAULT_PENDING_S unless the file says)."""
+    try:
+        return float(pending_settings().get("seconds", DEFAULT_PENDING_S))
+    except (TypeError, ValueError):
         return DEFAULT_PENDING_S
 
 
 def ready_pending(backend):
     """The images whose pending time is over become available (EC2: once their snapshots are complete)."""
-    now = time.monotonic()
+    now = float("inf") if PENDING_UNTIL and pending_settings().get("release") else time.monotonic()
     for ami_id, until in list(PENDING_UNTIL.items()):
         ami = backend.amis.get(ami_id)
         if ami is None:

@@ -96,10 +96,11 @@ class FakeAws:
         tmp.write_text(json.dumps(capacity))
         tmp.replace(self.capacity_file)  # atomic: a RunInstances never reads half a map
 
-    def set_image_pending(self, seconds: float) -> None:
-        """Images made from now on stay pending SECONDS before they are available (moto_launcher.py)."""
+    def set_image_pending(self, seconds: float, release: bool = False) -> None:
+        """Images made from now on stay pending SECONDS before they are available; RELEASE makes every pending image
+        available now (moto_launcher.py)."""
         tmp = self.pending_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seconds": seconds}))
+        tmp.write_text(json.dumps({"seconds": seconds, "release": release}))
         tmp.replace(self.pending_file)
 
     def reset(self) -> None:

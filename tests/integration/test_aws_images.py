@@ -2,14 +2,16 @@
 image pending and launches nothing from it until it is available (InvalidAMIID.Unavailable); a run that baked does not
 wait for it, so the launch that needs it does (roles/aws_gpu_instance/tasks/images_wait.yml)."""
 
-import re
+import json
+import subprocess
 import time
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto_server import run_playbook
-from test_aws_provision import AL2023, base_vars
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_images
+from moto_server import REPO
+from test_aws_provision import AL2023
 
 ONE_TRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
@@ -50,21 +52,54 @@ def test_a_new_image_is_pending_and_ec2_launches_nothing_from_it_until_it_is_ava
     assert ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]["ImageId"] == ami
 
 
-def test_provision_waits_for_a_matching_image_still_pending_and_launches_from_it(aws, ec2):
-    # The fingerprint of this launch, as the plan says it in check mode (no image yet).
-    dry = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="img1"), check=True)
-    assert dry.returncode == 0, dry.stdout[-4000:]
-    fingerprint = re.search(r"none matches fingerprint ([0-9a-f]{20})", dry.stdout).group(1)
-    # A run baked it a moment ago and trains on without waiting: it is still pending when this launch plans.
-    aws.set_image_pending(4)
-    ami = bake(aws, ec2, {"mocha-cloud:project": "mocha-cloud", "mocha-cloud:fingerprint": fingerprint,
+# The images entry point as site.yml's preflight runs it (aws_gpu_instance tasks_from images.yml), on localhost.
+IMAGES_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  module_defaults:
+    group/mocha.cloud.aws:
+      region: us-east-1
+      endpoint_url: "{{ lookup('ansible.builtin.env', 'AWS_ENDPOINT_URL') }}"
+  tasks:
+    - ansible.builtin.include_role:
+        name: mocha.cloud.aws_gpu_instance
+        tasks_from: images.yml
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        content: "{{ aws_gpu_instance_image | to_json }}"
+        mode: "0600"
+"""
+
+
+def test_the_launch_waits_for_a_matching_image_still_pending_then_uses_it(aws, ec2):
+    base = aws.client("ssm").get_parameter(Name=AL2023)["Parameter"]["Value"]
+    arch = ec2.describe_images(ImageIds=[base])["Images"][0]["Architecture"]
+    # A run baked it a moment ago and trains on without waiting: it stays pending until this test releases it.
+    aws.set_image_pending(3600)
+    ami = bake(aws, ec2, {"mocha-cloud:project": "mocha-cloud",
+                          "mocha-cloud:fingerprint": aws_images.fingerprint(base, "us-east-1", arch, "g4dn.xlarge", {}),
                           "mocha-cloud:baked-by-run": "leg1", "mocha-cloud:baked-at": "2026-12-08T01:00:00Z"})
-    out = run_playbook("playbooks/provision.yml", aws.env, base_vars(aws.tmp, aws_gpu_instance_run_id="img1"))
-    flat = " ".join(out.stdout.split())
-    assert out.returncode == 0, out.stdout[-4000:]
-    assert f"Image: {ami}" in flat and "is still pending: the launch waits for it" in flat, flat[-3000:]
-    assert f"Image: launching from {ami}" in flat, flat[-3000:]
-    launched = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:mocha-cloud:run-id", "Values": ["img1"]}])["Reservations"]
-                for i in r["Instances"]]
-    assert [i["ImageId"] for i in launched] == [ami]
-    run_playbook("playbooks/teardown.yml", aws.env, {})
+    play, out, log = aws.tmp / "images.yml", aws.tmp / "image.json", aws.tmp / "images.log"
+    play.write_text(IMAGES_PLAY)
+    extra = {"aws_gpu_instance_ami_id": base, "aws_gpu_instance_market": "spot", "out": str(out)}
+    with log.open("w") as sink:
+        proc = subprocess.Popen(["ansible-playbook", "-i", "localhost,", str(play), "-e", json.dumps(extra)], cwd=REPO,  # noqa: S603
+                                env=aws.env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while "Wait for " + ami not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        said = " ".join(log.read_text().split())
+        assert f"Image: {ami}" in said and "is still pending: the launch waits for it" in said, said[-3000:]
+        assert state(ec2, ami) == "pending" and proc.poll() is None, said[-3000:]
+        aws.set_image_pending(3600, release=True)  # EC2 finished the snapshots
+        assert proc.wait(timeout=240) == 0, log.read_text()[-4000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    plan = json.loads(out.read_text())
+    assert plan["reuse"]["image_id"] == ami and plan["wait"] is None and not plan["bake"], plan
+    assert f"Image: launching from {ami}" in " ".join(log.read_text().split())
