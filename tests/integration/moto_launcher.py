@@ -71,10 +71,11 @@ is the instance's disk at the moment of the call (NoReboot: a crash-consistent c
 the FAKE EC2 host (tests/fakes/ec2_host.py) has bound the instance to a container, the launcher commits that container
 (podman commit) to the local image <image repo>:<ami id> before it answers, so nothing the host writes afterwards goes
 in. EC2 answers CreateImage at once with the image pending, and makes it available once its snapshots are complete
-(minutes to tens of minutes for a 100 GB volume): the image stays pending for the seconds of the JSON file
-MOCHA_CLOUD_FAKE_AMI_PENDING names ({"seconds": N}, read at each CreateImage; 20 without it; "release": true there
-makes every pending image available at once, so a test decides the moment) after the call, as DescribeImages shows, and RunInstances from an image that is not available is refused
-with HTTP 400 InvalidAMIID.Unavailable, "AMI 'ami-...' is pending, and cannot be run" (EC2's answer to a launch from a
+(minutes to tens of minutes for a 100 GB volume): the image stays pending, as DescribeImages shows, for the seconds of
+the JSON file MOCHA_CLOUD_FAKE_AMI_PENDING names ({"seconds": N}, read at each CreateImage; 20 without it; with
+"release": true every pending image becomes available at once, so a test decides the moment). RunInstances from an
+image that is not available is refused with HTTP 400 InvalidAMIID.Unavailable, "AMI 'ami-...' is pending, and cannot
+be run" (EC2's answer to a launch from a
 pending image). DeregisterImage removes that local image. The binding file is JSON, named by MOCHA_CLOUD_FAKE_EC2_HOSTS:
 {"bindings": {instance id: container}, "image_repo": name, "env": {...}} (written by the FAKE EC2 host).
 

@@ -7,9 +7,9 @@ import subprocess
 import time
 
 import pytest
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_images
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from ansible_collections.mocha.cloud.plugins.module_utils import aws_images
 from moto_server import REPO
 from test_aws_provision import AL2023
 
