@@ -90,7 +90,7 @@ def test_the_launch_waits_for_a_matching_image_still_pending_then_uses_it(aws, e
                                 env=aws.env, stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 240
-        while "Wait for " + ami not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        while f"Wait until the image is available, {ami}" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
         said = " ".join(log.read_text().split())
         assert f"Image: {ami}" in said and "is still pending: the launch waits for it" in said, said[-3000:]
