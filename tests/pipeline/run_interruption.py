@@ -193,7 +193,7 @@ def main():
     ap.add_argument("--pace", type=float, default=0.3, help="seconds per iteration of the FAKE training in leg 1")
     args = ap.parse_args()
 
-    with rp.stand_ins("interruption", args.keep, imds=True) as s:
+    with rp.stand_ins("interruption", args.keep, imds=True, from_images=True) as s:
         work, (container,), moto, env, imds_url = s.work, s.containers, s.moto, s.env, s.imds_url
         inventory = rp.write_inventory(work, container)
         extra = rp.write_vars(work, s.data, s.data_port, args.max_iter, imds_url, moto.endpoint)
