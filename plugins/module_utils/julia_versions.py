@@ -432,7 +432,7 @@ def srccache(table, version, extra=None):
     merged = {}
     order = []
     errors = []
-    for where, entries in (("vars/srccache.yml", table or []), ("julia_build_srccache_extra", extra or [])):
+    for where, entries in (("files/tables/srccache.yml", table or []), ("julia_build_srccache_extra", extra or [])):
         if not isinstance(entries, (list, tuple)):
             errors.append(f"{where} must be a list of entries, got {entries!r}")
             continue

@@ -132,16 +132,18 @@ all:
 
 
 def run_arming(tmp_path, inventory, extra):
-    """The cifar10 role's tasks/autodown.yml on this machine as the inventory's one host (a local connection)."""
+    """The cifar10 role's preflight (its probe reads the training's jobctl) and then its tasks/autodown.yml, on this
+    machine as the inventory's one host (a local connection)."""
     (tmp_path / "inventory.yml").write_text(inventory)
     book = tmp_path / "arm.yml"
     book.write_text(f"""
 - hosts: gpu_hosts
-  gather_facts: false
+  gather_facts: true
   tasks:
     - ansible.builtin.include_role:
         name: {REPO}/roles/cifar10
-        tasks_from: autodown.yml
+        tasks_from: "{{{{ item }}}}"
+      loop: [preflight.yml, autodown.yml]
 """)
     run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(tmp_path / "inventory.yml"),
                           str(book), "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False,
@@ -165,16 +167,20 @@ def test_a_host_of_a_static_inventory_is_never_armed(tmp_path):
     going: nothing is written, nothing watches. The same tasks on a host of the project's EC2 inventory arm the watch,
     so the check can fail; kept (aws_gpu_instance_keep), the watch is disarmed again."""
     base = tmp_path / "cifar10"
+    base.mkdir()
+    # The training going: `sleep` under the real jobctl in the run directory, where the role's probe reads it.
+    training = render(base, "run", ["sleep", "120"])
+    assert ctl(training, "start").returncode == 0
     extra = {"cifar10_dir": str(base), "cifar10_run_dir": str(base / "run"), "cifar10_supervisor": "nohup",
              "cifar10_autodown": {"keep": False, "idle_minutes": 0.05, "project": "mocha-cloud"},
-             "__cifar10_start": True, "__cifar10_host": {"job": {"running": False}},
+             "cifar10_julia": shutil.which("true"), "cifar10_environment": {}, "cifar10_env_file": "",
              "cifar10_imds_endpoint": "http://127.0.0.1:9"}
-    rc, out = run_arming(tmp_path, STATIC, extra)
-    assert rc == 0, out[-3000:]
-    assert not (base / "autodown").exists(), out[-2000:]
-
-    rc, out = run_arming(tmp_path, EC2, extra)
     try:
+        rc, out = run_arming(tmp_path, STATIC, extra)
+        assert rc == 0, out[-3000:]
+        assert not (base / "autodown").exists(), out[-2000:]
+
+        rc, out = run_arming(tmp_path, EC2, extra)
         assert rc == 0, out[-3000:]
         config = json.loads((base / "autodown" / "config.json").read_text())
         assert config["instance_id"] == IID and config["idle_seconds"] == 3.0 and config["roots"] == [str(base)]
@@ -188,6 +194,7 @@ def test_a_host_of_a_static_inventory_is_never_armed(tmp_path):
     finally:
         if (base / "autodown" / "jobctl").exists():
             ctl(base / "autodown" / "jobctl", "stop")
+        ctl(training, "stop")
 
 
 def test_the_controller_never_ends_a_host_of_a_static_inventory(tmp_path):

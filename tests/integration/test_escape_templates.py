@@ -21,7 +21,7 @@ PLAY = """
   gather_facts: false
   tasks:
     - ansible.builtin.copy:
-        content: "{{ lookup('ansible.builtin.template', repo ~ '/roles/' ~ item.src) }}"
+        content: "{{ lookup('ansible.builtin.template', repo ~ '/roles/' ~ item.src, template_vars=item.vars | default({})) }}"
         dest: "{{ out }}/{{ item.dest }}"
         mode: "0644"
       loop:
@@ -29,7 +29,8 @@ PLAY = """
         - {src: common/templates/job.service.j2, dest: cifar10.service}
         - {src: common/templates/jobctl.sh.j2, dest: jobctl}
         - {src: cifar10/templates/environment.sh.j2, dest: environment.sh}
-        - {src: julia_build/templates/Make.user.j2, dest: Make.user}
+        # Make.user's install prefix is the template's own variable (julia_build's preflight gives it the same way).
+        - {src: julia_build/templates/Make.user.j2, dest: Make.user, vars: {prefix: "{{ julia_prefix }}"}}
 """
 
 
@@ -44,7 +45,7 @@ def render(tmp_path, hdf5_dir, run_dir, dest, march="", environment=None):
         "cifar10_max_iter": 70000, "cifar10_summary_interval": 200,
         "cifar10_snapshot_interval": 5000, "cifar10_validation_interval": 1000, "cifar10_stop_timeout": 60,
         "cifar10_environment": environment or {"MOCHA_USE_NATIVE_EXT": "true"},
-        "__julia_build_dest": dest, "julia_build_march": march, "julia_build_cpu_target": "", "julia_build_use_binarybuilder": True,
+        "julia_prefix": dest, "julia_build_march": march, "julia_build_cpu_target": "", "julia_build_use_binarybuilder": True,
         "julia_build_make_user_extra": [],
         # The training's job under the one supervisor (roles/cifar10/tasks/run.yml gives the same dict).
         "common_job": {"name": "cifar10", "description": "Mocha.jl CIFAR-10 training", "dir": run_dir,

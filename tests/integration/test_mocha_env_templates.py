@@ -60,37 +60,6 @@ def test_cpu_backend_sets_no_library_path(tmp_path):
     assert ran.splitlines()[0] == "LD= CUDA= ARGS=x.jl"
 
 
-BACKEND_PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: {root}/roles/mocha
-        tasks_from: backend
-    - ansible.builtin.copy:
-        content: "{{{{ __mocha_backend_env | to_json }}}}"
-        dest: "{out}"
-        mode: "0644"
-"""
-
-
-def test_the_cpu_backends_environment_has_no_mocha_use_cuda(tmp_path):
-    """roles/mocha/tasks/backend.yml: MOCHA_USE_CUDA on the GPU backend only; the CPU backend's processes (Pkg.test, the
-    training, anything started with mocha_environment) never see it, not even as "false"."""
-    play = tmp_path / "play.yml"
-    play.write_text(BACKEND_PLAY.format(root=REPO, out=tmp_path / "env.json"))
-    extra = {"mocha_backend": "cpu", "__mocha_env_common": {"JULIA_PKGDIR": "/opt/depot", "MOCHA_CUDA_DEVICE": "0"},
-             "__mocha_stack_supported": False, "__mocha_gpu_present": False, "__mocha_nvcc_path": "",
-             "ansible_python_interpreter": sys.executable}
-    out = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(play),
-                          "-e", json.dumps(extra)], capture_output=True, text=True, cwd=REPO, check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    env = json.loads((tmp_path / "env.json").read_text())
-    assert "MOCHA_USE_CUDA" not in env["cpu"] and env["cpu"]["MOCHA_USE_NATIVE_EXT"] == "true"
-    assert env["gpu"]["MOCHA_USE_CUDA"] == "true"
-
-
 def test_libstdcxx_preload_and_ca_store_reach_mocha_processes_only_through_the_wrapper(tmp_path):
     env = {"MOCHA_USE_CUDA": "false", "MOCHA_USE_NATIVE_EXT": "true", "MOCHA_CUDA_DEVICE": "0", "JULIA_PKGDIR": "/opt/depot",
            "LD_PRELOAD": "/lib/x86_64-linux-gnu/libstdc++.so.6", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",

@@ -2,8 +2,8 @@
 
 Playbooks, the inventory, molecule scenarios, tests and the other roles drive a role through its inputs and read what it
 publishes (documented facts under the role's prefix, ``aws_gpu_instance_caller``, ``mocha_backend_selected``), never
-its ``__<role>_`` variables: those are free to change with the role. The uses still left outside their role are listed
-in ALLOWED with their count today; the list may only shrink."""
+its ``__<role>_`` variables: those are free to change with the role. ALLOWED (empty) would list a use still left
+outside its role with its count; it may only shrink."""
 
 import re
 from pathlib import Path
@@ -13,32 +13,8 @@ from conftest import REPO
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks").is_dir())
 SCANNED = ("playbooks", "inventory", "molecule", "tests", "roles", "plugins", "site.yml")
 SUFFIXES = {".yml", ".yaml", ".py", ".j2", ".cfg", ".sh", ".md", ".json", ".ini", ".toml"}
-# (file, variable): uses today, outside the role that owns the variable.
-ALLOWED = {
-    # Still driven through private variables (to be moved onto the roles' inputs): the check mode answers of cuda's
-    # repository step; the arming decision of cifar10's autodown.yml without a training; results.yml alone against a
-    # keeper in its last round (the play must reach the fetch within the keeper's seconds); the environment templates
-    # of julia_build and mocha rendered alone.
-    ("molecule/cuda/check_install.yml", "__cuda_apt_source"): 4,
-    ("molecule/cuda/check_install.yml", "__cuda_keyring_would_download"): 3,
-    ("tests/integration/test_autodown.py", "__cifar10_host"): 1,
-    ("tests/integration/test_autodown.py", "__cifar10_start"): 1,
-    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_last_poll"): 1,
-    ("tests/integration/test_cifar10_results_fetch.py", "__cifar10_run_id"): 1,
-    ("tests/integration/test_escape_templates.py", "__julia_build_dest"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_backend_env"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_env_common"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_gpu_present"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_nvcc_path"): 1,
-    ("tests/integration/test_mocha_env_templates.py", "__mocha_stack_supported"): 1,
-    # julia_build's data tables (vars/known_bad.yml, checksums.yml, srccache.yml), read as data by the tests of the
-    # rules that take them; nothing drives the role with them.
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_binary_checksums"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_known_bad"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_build_method.py", "__julia_build_srccache_table"): 1,
-    ("tests/unit/plugins/module_utils/test_julia_versions.py", "__julia_build_known_bad"): 1,
-    ("tests/unit/roles/test_julia_build.py", "__julia_build_binary_checksums"): 1,
-}
+# (file, variable): uses outside the role that owns the variable, allowed with their count. None today: keep it so.
+ALLOWED = {}
 PRIVATE = re.compile(r"(?<![A-Za-z0-9_])__(" + "|".join(sorted(ROLES, key=len, reverse=True)) + r")_[a-z0-9_]+")
 
 

@@ -5,7 +5,7 @@ from conftest import REPO
 
 
 def test_checksums_are_sha256():
-    sums = yaml.safe_load((REPO / "roles" / "julia_build" / "vars" / "checksums.yml").read_text())["__julia_build_binary_checksums"]
+    sums = yaml.safe_load((REPO / "roles" / "julia_build" / "files" / "tables" / "checksums.yml").read_text())
     for version, by_arch in sums.items():
         assert version.count(".") == 2, version
         for arch, digest in by_arch.items():

@@ -7,10 +7,11 @@ import yaml
 from ansible_collections.mocha.cloud.plugins.module_utils import julia_versions as jv
 from conftest import REPO, load_source
 
-VARS = REPO / "roles" / "julia_build" / "vars"
-TABLE = yaml.safe_load((VARS / "known_bad.yml").read_text())["__julia_build_known_bad"]
-SRCCACHE = yaml.safe_load((VARS / "srccache.yml").read_text())["__julia_build_srccache_table"]
-SUMS = yaml.safe_load((VARS / "checksums.yml").read_text())["__julia_build_binary_checksums"]
+# The role's data tables (files of the role, as the role loads them).
+TABLES = REPO / "roles" / "julia_build" / "files" / "tables"
+TABLE = yaml.safe_load((TABLES / "known_bad.yml").read_text())
+SRCCACHE = yaml.safe_load((TABLES / "srccache.yml").read_text())
+SUMS = yaml.safe_load((TABLES / "checksums.yml").read_text())
 
 # The default instance (Deep Learning Base AMI, Ubuntu 24.04), the test container (Debian 12), an older host.
 UBUNTU_2404 = {"distribution": "Ubuntu", "distribution_major_version": "24", "architecture": "x86_64",

@@ -175,7 +175,7 @@ def test_dict_input_tag_to_commit():
 def _table():
     import yaml
 
-    return yaml.safe_load((REPO / "roles" / "julia_build" / "vars" / "known_bad.yml").read_text())["__julia_build_known_bad"]
+    return yaml.safe_load((REPO / "roles" / "julia_build" / "files" / "tables" / "known_bad.yml").read_text())
 
 
 @pytest.mark.parametrize(
