@@ -163,11 +163,14 @@ def bake_wanted(setting, market="on-demand", sweep=False, recover=False):
 def plan(request):
     """Reuse an image or bake one. REQUEST: base_ami, region, architecture, instance_types (the first choice, then the
     fallbacks), settings (the effective settings of IMAGE_ROLES), images (DescribeImages of this account, any tags),
-    project, bake (auto|always|never), market, sweep, recover, run_id.
+    project, bake (auto|always|never), market, sweep, recover, run_id; wait_timeout (seconds the launch may wait for a
+    pending image) and waited (seconds already waited for it: None before any wait).
 
     An image is reused when it is available, carries the project's tag and the first choice's fingerprint, and every
-    type the launch may try has that fingerprint too (one GPU family); the newest such wins. ``never`` reuses nothing
-    and bakes nothing. Returns fingerprint, reuse (a summary or None), bake, why, lines."""
+    type the launch may try has that fingerprint too (one GPU family); the newest such wins. When none is available but
+    one is pending (baked by a run that did not wait for it), the launch waits for it (wait: that image), and after the
+    wait uses the base AMI if it is still pending. ``never`` reuses nothing and bakes nothing. Returns fingerprint,
+    reuse (a summary or None), wait (a summary or None), bake, why, lines."""
     setting = request.get("bake") or "auto"
     bake, why = bake_wanted(setting, request.get("market") or "on-demand", request.get("sweep"), request.get("recover"))
     types = [t for t in request.get("instance_types") or [] if t]
@@ -176,21 +179,26 @@ def plan(request):
     prints = {t: fingerprint(request.get("base_ami"), request.get("region"), request.get("architecture"), t,
                              request.get("settings")) for t in types}
     first = prints[types[0]]
-    result = {"fingerprint": first, "fingerprints": prints, "reuse": None, "bake": False, "why": why, "lines": [],
-              "base_ami": request.get("base_ami")}
+    result = {"fingerprint": first, "fingerprints": prints, "reuse": None, "wait": None, "bake": False, "why": why,
+              "lines": [], "base_ami": request.get("base_ami")}
     if setting == "never":
         result["lines"] = ["Image: none used or baked (aws_gpu_instance_bake: never)."]
         return result
     others = sorted({t for t, p in prints.items() if p != first})
-    matching = sorted((i for i in ours(request.get("images"), request.get("project"))
-                       if i["fingerprint"] == first and i["state"] == "available"),
-                      key=lambda i: (i["baked_at"], i["created"]), reverse=True)
+    same = sorted((i for i in ours(request.get("images"), request.get("project")) if i["fingerprint"] == first),
+                  key=lambda i: (i["baked_at"], i["created"]), reverse=True)
+    matching = [i for i in same if i["state"] == "available"]
+    pending = [i for i in same if i["state"] == "pending"]
     if matching and not others:
         image = matching[0]
         result["reuse"] = image
         result["lines"] = [f"Image: launching from {image['image_id']} ({image['name']}), baked {image['baked_at']} by run "
                            f"{image['baked_by_run'] or 'unknown'} (fingerprint {first}); configure only verifies."]
         return result
+    if pending and not others:
+        return _pending(result, pending[0], request.get("waited"), request.get("wait_timeout"))
+    result["lines"] += [f"Image: {i['image_id']} ({i['name']}) matches but is {i['state']}: not used." for i in same
+                        if i["state"] not in ("available", "pending") and not others]
     if matching and others:
         result["lines"] = [f"Image: {matching[0]['image_id']} matches {types[0]} but not {', '.join(others)} (another GPU "
                            "family) that the launch may fall back to: launching from the base AMI."]
@@ -200,6 +208,23 @@ def plan(request):
             f"this run bakes one after configure ({why})." if result["bake"] else
             f"no image is baked ({why})." if not others else
             "none is baked: the types the launch may try are of different GPU families."))
+    return result
+
+
+def _pending(result, image, waited, timeout):
+    """A matching image still pending: EC2 refuses to launch from it (InvalidAMIID.Unavailable) until it is available.
+    Before any wait, the launch waits for it (WAIT_TIMEOUT seconds at most): configuring from the base AMI takes longer
+    than an image usually needs to become available. After the wait (WAITED seconds), the launch uses the base AMI and
+    no second image with the same fingerprint is baked (the pending one serves the launches after this one)."""
+    said = (f"{image['image_id']} ({image['name']}), baked {image['baked_at']} by run {image['baked_by_run'] or 'unknown'} "
+            f"(fingerprint {result['fingerprint']})")
+    if waited is None:
+        result["wait"] = image
+        result["lines"] = [f"Image: {said} is still pending: the launch waits for it to become available "
+                           f"(at most {timeout or 'the bake wait timeout'} s, aws_gpu_instance_bake_wait_timeout)."]
+    else:
+        result["lines"] = [f"Image: {said} is still pending after {waited} s: launching from the base AMI, configure runs in "
+                           "full; no second image is baked (later launches use this one once it is available)."]
     return result
 
 

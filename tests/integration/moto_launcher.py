@@ -70,7 +70,13 @@ keeps /dev/sda1 whatever the instance's; its snapshot stays moto's 15 GiB). And 
 is the instance's disk at the moment of the call (NoReboot: a crash-consistent copy of what was on the volumes): when
 the FAKE EC2 host (tests/fakes/ec2_host.py) has bound the instance to a container, the launcher commits that container
 (podman commit) to the local image <image repo>:<ami id> before it answers, so nothing the host writes afterwards goes
-in. DeregisterImage removes that local image. The binding file is JSON, named by MOCHA_CLOUD_FAKE_EC2_HOSTS:
+in. EC2 answers CreateImage at once with the image pending, and makes it available once its snapshots are complete
+(minutes to tens of minutes for a 100 GB volume): the image stays pending, as DescribeImages shows, for the seconds of
+the JSON file MOCHA_CLOUD_FAKE_AMI_PENDING names ({"seconds": N}, read at each CreateImage; 20 without it; with
+"release": true every pending image becomes available at once, so a test decides the moment). RunInstances from an
+image that is not available is refused with HTTP 400 InvalidAMIID.Unavailable, "AMI 'ami-...' is pending, and cannot
+be run" (EC2's answer to a launch from a
+pending image). DeregisterImage removes that local image. The binding file is JSON, named by MOCHA_CLOUD_FAKE_EC2_HOSTS:
 {"bindings": {instance id: container}, "image_repo": name, "env": {...}} (written by the FAKE EC2 host).
 
     python moto_launcher.py -H 127.0.0.1 -p PORT      (the same arguments as moto_server)
@@ -82,6 +88,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 # The tag the FAKE EC2 host puts on an instance whose container powered itself off, just before it ends it.
 SHUTDOWN_TAG = "fake:instance-initiated-shutdown"
@@ -89,6 +96,11 @@ SHUTDOWN_TAG = "fake:instance-initiated-shutdown"
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
 # The FAKE EC2 host's bindings of instances to containers (see the docstring).
 HOSTS_ENV = "MOCHA_CLOUD_FAKE_EC2_HOSTS"
+# A JSON file {"seconds": N}: how long an image made by CreateImage stays pending (see the docstring), read at each
+# CreateImage; and the images still pending: {id: until}.
+PENDING_ENV = "MOCHA_CLOUD_FAKE_AMI_PENDING"
+DEFAULT_PENDING_S = 20.0
+PENDING_UNTIL = {}
 
 
 def condition_holds(condition):
@@ -229,6 +241,7 @@ def patch_create_image():
     from moto.ec2.models.amis import AmiBackend
 
     original_create, original_deregister = AmiBackend.create_image, AmiBackend.deregister_image
+    original_describe = AmiBackend.describe_images
 
     def create_image(self, instance_id, name, description, tag_specifications):
         snapshot_tags = [t for spec in tag_specifications or [] if spec.get("ResourceType") == "snapshot"
@@ -244,7 +257,14 @@ def patch_create_image():
             done = podman(["commit", container, f"{hosts['image_repo']}:{ami.id}"], hosts)
             if done.returncode != 0:
                 raise RuntimeError(f"podman commit {container} failed: {done.stderr.strip()}")
+        # EC2 answers at once with the image pending; it becomes available once its snapshots are complete.
+        ami.state = "pending"
+        PENDING_UNTIL[ami.id] = time.monotonic() + image_pending_seconds()
         return ami
+
+    def describe_images(self, *args, **kwargs):
+        ready_pending(self)
+        return original_describe(self, *args, **kwargs)
 
     def deregister_image(self, ami_id):
         answer = original_deregister(self, ami_id)
@@ -255,6 +275,47 @@ def patch_create_image():
 
     AmiBackend.create_image = create_image
     AmiBackend.deregister_image = deregister_image
+    AmiBackend.describe_images = describe_images
+
+
+def pending_settings():
+    """The file MOCHA_CLOUD_FAKE_AMI_PENDING names: {"seconds": N, "release": bool}; {} without it."""
+    try:
+        with open(os.environ.get(PENDING_ENV) or "", encoding="utf-8") as f:
+            found = json.load(f)
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def image_pending_seconds():
+    """Seconds a new image stays pending (DEFAULT_PENDING_S unless the file says)."""
+    try:
+        return float(pending_settings().get("seconds", DEFAULT_PENDING_S))
+    except (TypeError, ValueError):
+        return DEFAULT_PENDING_S
+
+
+def ready_pending(backend):
+    """The images whose pending time is over become available (EC2: once their snapshots are complete)."""
+    now = float("inf") if PENDING_UNTIL and pending_settings().get("release") else time.monotonic()
+    for ami_id, until in list(PENDING_UNTIL.items()):
+        ami = backend.amis.get(ami_id)
+        if ami is None:
+            PENDING_UNTIL.pop(ami_id, None)
+        elif now >= until and ami.state == "pending":
+            ami.state = "available"
+            PENDING_UNTIL.pop(ami_id, None)
+
+
+def unavailable_image(backend, image_id):
+    """EC2's answer to RunInstances from an image that is not available (pending, failed): InvalidAMIID.Unavailable;
+    None when the image can be launched from (or is not one this fake made)."""
+    ready_pending(backend)
+    ami = backend.amis.get(image_id or "")
+    if ami is None or ami.state == "available":
+        return None
+    return f"AMI '{image_id}' is {ami.state}, and cannot be run"
 
 
 def patch_launch_template_versions():
@@ -399,6 +460,11 @@ def patch_capacity():
 
     def run_instances(self):
         itype, zone, market = request(self)
+        template = (self.ec2_backend._get_template_from_args(self._get_param("LaunchTemplate")).data
+                    if self._get_param("LaunchTemplate") else {})
+        unavailable = unavailable_image(self.ec2_backend, self._get_param("ImageId") or template.get("ImageId"))
+        if unavailable:
+            return refuse(self, "InvalidAMIID.Unavailable", unavailable, 400)
         offers = INSTANCE_TYPE_OFFERINGS["availability-zone"].get(self.region, [])
         offered = sorted({o["Location"] for o in offers if o["InstanceType"] == itype})
         if offered and zone not in offered:

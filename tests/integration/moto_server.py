@@ -31,6 +31,7 @@ def free_port() -> int:
 LAUNCHER = Path(__file__).with_name("moto_launcher.py")
 CAPACITY_ENV = "MOCHA_CLOUD_FAKE_EC2_CAPACITY"  # read by moto_launcher.py
 HOSTS_ENV = "MOCHA_CLOUD_FAKE_EC2_HOSTS"  # read by moto_launcher.py, written by tests/fakes/ec2_host.py
+PENDING_ENV = "MOCHA_CLOUD_FAKE_AMI_PENDING"  # read by moto_launcher.py: how long a new image stays pending
 
 
 def moto_server_argv() -> list:
@@ -53,12 +54,15 @@ class FakeAws:
         self.capacity_file = workdir / "ec2-capacity.json"
         # The FAKE EC2 host's bindings of instances to containers (moto_launcher.py commits one on CreateImage).
         self.hosts_file = workdir / "ec2-hosts.json"
+        # How long an image made by CreateImage stays pending (moto_launcher.py): 20 s until set_image_pending.
+        self.pending_file = workdir / "ami-pending.json"
 
     def start(self, timeout: float = 30) -> "FakeAws":
         env = dict(os.environ)
         env.update(MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION="true", MOTO_ENABLE_AMI_VALIDATION="true")
         env[CAPACITY_ENV] = str(self.capacity_file)
         env[HOSTS_ENV] = str(self.hosts_file)
+        env[PENDING_ENV] = str(self.pending_file)
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, local binary
                 moto_server_argv() + ["-H", "127.0.0.1", "-p", str(self.port)],
@@ -92,9 +96,17 @@ class FakeAws:
         tmp.write_text(json.dumps(capacity))
         tmp.replace(self.capacity_file)  # atomic: a RunInstances never reads half a map
 
+    def set_image_pending(self, seconds: float, release: bool = False) -> None:
+        """Images made from now on stay pending SECONDS before they are available; RELEASE makes every pending image
+        available now (moto_launcher.py)."""
+        tmp = self.pending_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"seconds": seconds, "release": release}))
+        tmp.replace(self.pending_file)
+
     def reset(self) -> None:
         """Forget every resource (moto's own reset API) and every capacity limit."""
         self.capacity_file.unlink(missing_ok=True)
+        self.pending_file.unlink(missing_ok=True)
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
         with urllib.request.urlopen(req, timeout=10):  # noqa: S310
             pass

@@ -8,8 +8,10 @@ call, and teardown removes them.
 import re
 
 import pytest
+from ansible_collections.mocha.cloud.plugins.module_utils import aws_images
 from moto_server import run_playbook
-from test_aws_provision import assert_nothing_left, base_vars
+from test_aws_images import bake
+from test_aws_provision import AL2023, assert_nothing_left, base_vars
 
 THREE = {"name": "lr-scan", "variants": [{"name": "low", "lr": 0.0001}, {"name": "base"}, {"name": "high", "lr": 0.003}]}
 
@@ -81,15 +83,27 @@ def test_a_sweep_dearer_than_its_budget_is_refused(aws):
     assert_nothing_left(aws)
 
 
-def test_provision_launches_one_instance_per_variant_up_to_the_cap_then_teardown(aws):
-    extra = base_vars(aws.tmp, cifar10_sweep=dict(THREE, hosts=2), aws_gpu_instance_quota_vcpus=8)
+def test_provision_launches_one_instance_per_variant_up_to_the_cap_from_the_image_then_teardown(aws):
+    """The two-step sweep: an earlier run baked the configured machine; every instance of the sweep's fleet launches
+    from that image (the settings an image covers are given here as {}, so the test knows the fingerprint)."""
+    ec2 = aws.client("ec2")
+    base = aws.client("ssm").get_parameter(Name=AL2023)["Parameter"]["Value"]
+    arch = ec2.describe_images(ImageIds=[base])["Images"][0]["Architecture"]
+    aws.set_image_pending(0)
+    ami = bake(aws, ec2, {"mocha-cloud:project": "mocha-cloud", "mocha-cloud:baked-by-run": "single",
+                          "mocha-cloud:fingerprint": aws_images.fingerprint(base, "us-east-1", arch, "g4dn.xlarge", {}),
+                          "mocha-cloud:baked-at": "2026-12-08T01:00:00Z"})
+    ec2.terminate_instances(InstanceIds=[i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]])
+    extra = base_vars(aws.tmp, cifar10_sweep=dict(THREE, hosts=2), aws_gpu_instance_quota_vcpus=8, mocha_cloud_image_settings={})
     out = run_playbook("playbooks/provision.yml", aws.env, extra)
     assert out.returncode == 0, flat(out)[-4000:]
-    reservations = aws.client("ec2").describe_instances(
+    reservations = ec2.describe_instances(
         Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
     instances = [i for r in reservations for i in r["Instances"]]
     assert len(instances) == 2 and sorted(i["AmiLaunchIndex"] for i in instances) == [0, 1]
     assert len(reservations) == 1  # one RunInstances call
+    assert [i["ImageId"] for i in instances] == [ami, ami]
+    assert f"Image: launching from {ami}" in flat(out) and "by run single" in flat(out) and "configure only verifies" in flat(out)
     down = run_playbook("playbooks/teardown.yml", aws.env, extra)
     assert down.returncode == 0, flat(down)[-3000:]
     assert_nothing_left(aws)

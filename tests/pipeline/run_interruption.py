@@ -60,15 +60,46 @@ def wait_for(what, probe, timeout, every=1.0):
     return None
 
 
-def run_site(playbook, env, work, name, more=None):
+def run_site(playbook, env, work, name, more=None, on_seen=None):
+    """site.yml (PLAYBOOK) to the end; with ON_SEEN (text, action), action() once the output shows text (checked)."""
     t0 = time.monotonic()
-    run = rp.sh(playbook + (["-e", json.dumps(more)] if more else []), env=env, cwd=REPO, capture_output=True)
+    log = work / f"{name}.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen([str(a) for a in playbook] + (["-e", json.dumps(more)] if more else []), env=env, cwd=REPO,
+                                stdout=sink, stderr=subprocess.STDOUT, text=True)
+    if on_seen:
+        text, action = on_seen
+        while proc.poll() is None and text not in " ".join(log.read_text().split()):
+            time.sleep(0.5)
+        rp.check(text in " ".join(log.read_text().split()), f"{name}: the output said '{text}'")
+        action()
+    proc.wait(timeout=3600)
+    run = subprocess.CompletedProcess(proc.args, proc.returncode, log.read_text(), "")
     took = time.monotonic() - t0
-    (work / f"{name}.log").write_text(run.stdout + run.stderr)
     print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
     rp.check(run.returncode == 0, f"{name}: site.yml succeeded (rc={run.returncode}, {took:.0f} s)")
     rp.check_no_warnings(run.stdout + run.stderr, f"{name}: site.yml")
     return run, took
+
+
+def configure_changed(output):
+    """(host, the tasks configure changed on it) of the one GPU host of an ansible-playbook output."""
+    hosts = [h for h in rp.recap(output) if h != "localhost"]
+    rp.check(len(hosts) == 1, f"one GPU host configured: {hosts}")
+    configure = rp.section(output, "Configure the GPU hosts")
+    rp.check(bool(configure), "the output has the configure play")
+    return hosts[0], rp.changed_tasks(configure, hosts[0])
+
+
+def from_image(moto, host, instance, ami, output, name):
+    """INSTANCE was launched from the run's image AMI, its machine is a container made from it, and configure changed
+    nothing there. Returns the count of configure's changed tasks (0)."""
+    (inst,) = [i for i in rp.all_instances(moto, RUN_ID) if i["InstanceId"] == instance]
+    rp.check(inst["ImageId"] == ami, f"{name}: {instance} launched from the run's image {ami}: {inst['ImageId']}")
+    rp.check(f"{host.containers[0]}-{instance}" in host.spawned, f"{name}: its machine is a container made from the image")
+    _, changed = configure_changed(output)
+    rp.check(not changed, f"{name}: configure changed nothing on the machine from the image: changed={len(changed)} {changed}")
+    return len(changed)
 
 
 def live_instances(moto):
@@ -162,7 +193,7 @@ def main():
     ap.add_argument("--pace", type=float, default=0.3, help="seconds per iteration of the FAKE training in leg 1")
     args = ap.parse_args()
 
-    with rp.stand_ins("interruption", args.keep, imds=True) as s:
+    with rp.stand_ins("interruption", args.keep, imds=True, from_images=True) as s:
         work, (container,), moto, env, imds_url = s.work, s.containers, s.moto, s.env, s.imds_url
         inventory = rp.write_inventory(work, container)
         extra = rp.write_vars(work, s.data, s.data_port, args.max_iter, imds_url, moto.endpoint)
@@ -171,12 +202,17 @@ def main():
         more = yaml.safe_load(extra.read_text())
         # A snapshot every 50 iterations, so there is something to ship long before the end.
         more.update({"cifar10_snapshot_interval": 50, "cifar10_validation_interval": 100, "cifar10_summary_interval": 25,
-                     # Spot instances (a launch template with spot market options), as the watch requires.
-                     "aws_gpu_instance_market": "spot",
-                     # Baking (auto bakes a spot run) and launching from the image are shown by run_pipeline.py.
-                     "aws_gpu_instance_bake": "never"})
+                     # Spot instances (a launch template with spot market options), as the watch requires; with
+                     # aws_gpu_instance_bake auto (the default) leg 1 bakes, and the later legs launch from its image.
+                     "aws_gpu_instance_market": "spot"})
         extra.write_text(yaml.safe_dump(more))
         playbook = ["ansible-playbook", "-i", inventory, REPO / "site.yml", "-e", f"@{extra}"]
+        # The legs after the first run on containers made from the image (the FAKE EC2 host names them by instance).
+        imaged = rp.write_inventory(work, container, host=f"'{container}-' ~ ec2_instance_id", name="from-image")
+        playbook_imaged = ["ansible-playbook", "-i", imaged, REPO / "site.yml", "-e", f"@{extra}"]
+        # The image stays pending until leg 2 waits for it (EC2 takes minutes for a 100 GB volume): leg 1 must train
+        # without waiting for it, and leg 2 must wait, since EC2 launches nothing from a pending image.
+        moto.set_image_pending(3600)
 
         # 1. leg 1: a slow run, started and left.
         rp.start_container(container, env, work)
@@ -193,10 +229,18 @@ def main():
                 knobs["FAKE_MOCHA_HOLD_AT"] = str(hold_at)
             return {"cifar10_wait": False, "cifar10_environment": "{{ mocha_environment | combine(" + json.dumps(knobs) + ") }}"}
 
-        _, leg1_setup = run_site(playbook, env, work, "leg1", slow(args.max_iter // 4))
+        run1, leg1_setup = run_site(playbook, env, work, "leg1", slow(args.max_iter // 4))
         first = live_instances(moto)
         rp.check(len(first) == 1, f"leg 1 runs on one instance: {first}")
         t_train = time.monotonic()
+        images = moto.client("ec2").describe_images(Owners=["self"])["Images"]
+        rp.check(len(images) == 1 and images[0]["State"] == "pending",
+                 f"leg 1 baked one image (auto: a spot run) and trains while it is still pending: {images}")
+        ami = images[0]["ImageId"]
+        flat = " ".join(run1.stdout.split())
+        rp.check(f"Baked {ami} (pending) from" in flat and "this run bakes one after configure (auto, a spot run" in flat,
+                 "leg 1 said it bakes (a spot run) and that the image it made is pending")
+        _, leg1_changed = configure_changed(run1.stdout)
         shipped_beyond(moto, 0)
         rp.check(training_status(container, env).get("running") is True, "the training is still running")
 
@@ -217,35 +261,43 @@ def main():
         leave(moto, env, container, imds_url, first)
 
         # 3. leg 2: site.yml again on a fresh instance, slow and detached; lost without a notice once it shipped more.
-        rp.start_container(container, env, work)
-        rp.install_gcc(container, env)
-        run2, leg2_setup = run_site(playbook, env, work, "leg2", slow(args.max_iter * 3 // 4))
+        def release():
+            """Leg 2 waits for the image still pending (EC2 finishes it meanwhile): it becomes available."""
+            state = moto.client("ec2").describe_images(ImageIds=[ami])["Images"][0]["State"]
+            rp.check(state == "pending", f"the image was still pending when leg 2 waited for it: {state}")
+            moto.set_image_pending(3600, release=True)
+
+        run2, leg2_setup = run_site(playbook_imaged, env, work, "leg2", slow(args.max_iter * 3 // 4),
+                                    on_seen=(f"Image: {ami}", release))
+        rp.check("is still pending: the launch waits for it" in " ".join(run2.stdout.split()),
+                 "leg 2 said it waits for the image still pending")
         second = live_instances(moto)
         rp.check(len(second) == 1 and second != first, f"leg 2 runs on a new instance: {second} (leg 1: {first})")
+        leg2_changed = from_image(moto, s.ec2_host, second[0], ami, run2.stdout, "leg 2")
+        container2 = f"{container}-{second[0]}"
         flat = " ".join(run2.stdout.split())
         rp.check("resumes on" in flat and f"from {marker['snapshot']}" in flat and "shipped from" in flat,
                  f"leg 2 restored {marker['snapshot']} from S3 and said so")
         marker2 = shipped_beyond(moto, resume1)
         resume2 = marker2["iteration"]
         rp.check(resume2 < args.max_iter, f"leg 2 shipped iteration {resume2} of {args.max_iter} and trains on")
-        leave(moto, env, container, imds_url, second)
+        leave(moto, env, container2, imds_url, second)
 
         # 4. leg 3: the recover watch finds the run, launches a detached leg that finishes it, and stops; the leg's
         #    instance then ends itself.
-        rp.start_container(container, env, work)
-        rp.install_gcc(container, env)
         t3 = time.monotonic()
         # The leg's training waits before its last step until the leg's site.yml has ended: then nobody is left to end
         # the instance but its idle watch (as when the controller went away), however busy this machine is.
         held = "{'FAKE_MOCHA_HOLD_FILE': '" + str(hold) + "'}"
         watch = subprocess.Popen(
-            ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "recover.yml"), "-e", f"@{extra}",
+            ["ansible-playbook", "-i", str(imaged), str(REPO / "playbooks" / "recover.yml"), "-e", f"@{extra}",
              "-e", json.dumps({"recover_watch": True, "recover_poll_seconds": 5, "cifar10_wait": False,
                                "aws_gpu_instance_idle_minutes": IDLE_MINUTES,
                                "cifar10_environment": "{{ mocha_environment | combine(" + held + ") }}"})],
             env=env, cwd=REPO, stdout=(work / "leg3-watch.out").open("w"), stderr=subprocess.STDOUT, text=True)
         wait_for("the leg's site.yml ended while its training waits", lambda: any(
             "PLAY RECAP" in p.read_text() for p in (work / "artifacts" / RUN_ID / "recover").glob("leg-*.log")), 1800, 2.0)
+        leg3_site = time.monotonic() - t3
         hold.unlink()
         watch.wait(timeout=1800)
         watch = subprocess.CompletedProcess(watch.args, watch.returncode, (work / "leg3-watch.out").read_text(), "")
@@ -258,7 +310,8 @@ def main():
                  f"the watch's leg restored snapshot-{resume2:06d}.jld from S3")
         third = [i["InstanceId"] for i in rp.all_instances(moto, RUN_ID) if i["InstanceId"] not in first + second]
         rp.check(len(third) == 1, f"leg 3 ran on a third instance: {third}")
-        ended_itself = ended_by_its_idle_watch(moto, s.ec2_host, container, env, third[0])
+        leg3_changed = from_image(moto, s.ec2_host, third[0], ami, leg_logs[0].read_text(), "leg 3")
+        ended_itself = ended_by_its_idle_watch(moto, s.ec2_host, f"{container}-{third[0]}", env, third[0])
 
         # 5. the results of the finished run come home from its S3 state; nothing is launched.
         home, home_took = run_site(playbook, env, work, "home")
@@ -272,8 +325,12 @@ def main():
         rp.check_shipped(moto, RUN_ID, "finished", args.max_iter)
 
         # 7. teardown.
-        rp.teardown_keeps_then_deletes_results(playbook, env, moto, RUN_ID)
+        rp.teardown_keeps_then_deletes_results(playbook, env, moto, RUN_ID, images=1)
         legs = m["legs"]["legs"]
+        print(f"interruption legs: leg 1 site.yml {leg1_setup:.0f} s (base AMI, configure changed={len(leg1_changed)}, baked "
+              f"{ami}); leg 2 site.yml {leg2_setup:.0f} s (from {ami}, configure changed={leg2_changed}); leg 3 recover "
+              f"watch to the end of its leg's site.yml {leg3_site:.0f} s (from {ami}, configure changed={leg3_changed})",
+              flush=True)
         print(f"interruption: leg 1 site.yml {leg1_setup:.0f} s, trained {leg1_train:.0f} s to iteration "
               f"{legs[0]['end_iteration']} (snapshot {marker['snapshot']} shipped; notice to marker {t_shipped:.1f} s); "
               f"leg 2 site.yml {leg2_setup:.0f} s, iterations {legs[1]['start_iteration']} to {legs[1]['end_iteration']}, "

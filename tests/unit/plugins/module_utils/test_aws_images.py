@@ -73,6 +73,27 @@ def test_the_newest_matching_image_of_the_project_is_reused():
     assert "launching from ami-new" in p["lines"][0] and "by run r2" in p["lines"][0]
 
 
+def test_a_pending_image_is_waited_for_then_the_base_ami_is_used():
+    # A run that baked did not wait for its image: the next launch finds it pending (EC2 refuses to launch from it).
+    pending = image("ami-pending", fp(), state="pending", run="leg1")
+    p = ai.plan(request(images=[pending], market="spot", wait_timeout=3600))
+    assert p["wait"]["image_id"] == "ami-pending" and p["reuse"] is None and not p["bake"]
+    assert "still pending: the launch waits" in p["lines"][0] and "3600 s" in p["lines"][0]
+    # Available once waited for: launched from.
+    done = ai.plan(request(images=[dict(pending, state="available")], market="spot", waited=30))
+    assert done["reuse"]["image_id"] == "ami-pending" and done["wait"] is None
+    # Still pending after the wait: the base AMI, and no second image of the same fingerprint.
+    late = ai.plan(request(images=[pending], market="spot", waited=3600))
+    assert late["wait"] is None and late["reuse"] is None and not late["bake"]
+    assert "still pending after 3600 s: launching from the base AMI" in late["lines"][0]
+
+
+def test_a_failed_image_is_said_and_another_is_baked():
+    p = ai.plan(request(images=[image("ami-broken", fp(), state="failed")], market="spot"))
+    assert p["wait"] is None and p["reuse"] is None and p["bake"]
+    assert "ami-broken" in p["lines"][0] and "is failed: not used" in p["lines"][0]
+
+
 @pytest.mark.parametrize("setting, market, sweep, recover, bakes", [
     ("auto", "on-demand", False, False, False), ("auto", "spot", False, False, True), ("auto", "on-demand", True, False, True),
     ("auto", "on-demand", False, True, True), ("always", "on-demand", False, False, True), ("never", "spot", True, True, False),
