@@ -35,7 +35,8 @@ def test_every_role_variable_used_is_defined():
         used |= set(re.findall(r"\b(cifar10_[a-z0-9_]+)\b", text))
     # Registered results and facts the role publishes are not inputs.
     published = {"cifar10_hdf5", "cifar10_start", "cifar10_metrics", "cifar10_results_dir", "cifar10_status", "cifar10_stop",
-                 "cifar10_hourly_price_selected", "cifar10_on_demand_price_selected", "cifar10_run_summary"}
+                 "cifar10_hourly_price_selected", "cifar10_on_demand_price_selected", "cifar10_run_summary",
+                 "cifar10_training_running", "cifar10_training_jobs"}
     missing = used - defaults - published
     assert not missing, missing
 
