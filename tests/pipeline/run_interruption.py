@@ -33,6 +33,7 @@ It prints the time of each leg and the iterations of each, and exits non-zero wh
 import argparse
 import datetime
 import json
+import re
 import subprocess
 import sys
 import time
@@ -63,19 +64,16 @@ def wait_for(what, probe, timeout, every=1.0):
 def run_site(playbook, env, work, name, more=None, on_seen=None):
     """site.yml (PLAYBOOK) to the end; with ON_SEEN (text, action), action() once the output shows text (checked)."""
     t0 = time.monotonic()
-    log = work / f"{name}.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen([str(a) for a in playbook] + (["-e", json.dumps(more)] if more else []), env=env, cwd=REPO,
-                                stdout=sink, stderr=subprocess.STDOUT, text=True)
+    cmd = playbook + (["-e", json.dumps(more)] if more else [])
     if on_seen:
         text, action = on_seen
-        while proc.poll() is None and text not in " ".join(log.read_text().split()):
-            time.sleep(0.5)
-        rp.check(text in " ".join(log.read_text().split()), f"{name}: the output said '{text}'")
-        action()
-    proc.wait(timeout=3600)
-    run = subprocess.CompletedProcess(proc.args, proc.returncode, log.read_text(), "")
+        seen = []
+        run = rp.sh_releasing(cmd, re.escape(text), lambda: (seen.append(text), action()), env=env, cwd=REPO)
+        rp.check(bool(seen), f"{name}: the output said '{text}'")
+    else:
+        run = rp.sh(cmd, env=env, cwd=REPO, capture_output=True)
     took = time.monotonic() - t0
+    (work / f"{name}.log").write_text(run.stdout + run.stderr)
     print(run.stdout[-6000:], run.stderr[-3000:], sep="\n", flush=True)
     rp.check(run.returncode == 0, f"{name}: site.yml succeeded (rc={run.returncode}, {took:.0f} s)")
     rp.check_no_warnings(run.stdout + run.stderr, f"{name}: site.yml")

@@ -104,8 +104,9 @@ def sh(cmd, **kw):
 
 
 def sh_releasing(cmd, pattern, release, **kw):
-    """sh() with its output captured, read line by line as it comes: the first line matching PATTERN runs RELEASE()
-    (once). A test that must see a step running lets that step end only after it was seen, however slow the machine."""
+    """sh() with its output captured, read line by line as it comes: once PATTERN matches (in a line with the one before
+    it, whitespace runs as one space: ansible may fold a long message), RELEASE() runs (once). A test that must see a step
+    running lets that step end only after it was seen, however slow the machine."""
     print("+", " ".join(str(c) for c in cmd), flush=True)
     proc = subprocess.Popen([str(c) for c in cmd], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     err = []
@@ -113,10 +114,10 @@ def sh_releasing(cmd, pattern, release, **kw):
     reader.start()
     out, released = [], False
     for line in proc.stdout:
-        out.append(line)
-        if not released and re.search(pattern, line):
+        if not released and re.search(pattern, " ".join((out[-1] if out else "").split() + line.split())):
             released = True
             release()
+        out.append(line)
     proc.wait()
     reader.join()
     return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err))
